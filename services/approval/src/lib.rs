@@ -1,0 +1,102 @@
+//! The approval service: the approvers' queue and their decisions.
+//!
+//! - [`store`]: approval's table, one task per case (or a tombstone for an early cancel).
+//! - [`commands`]: taking in submissions and cancels, and deciding, as transactions.
+//! - [`routes`]: the JSON API.
+//! - [`events`]: reacting to intake's `submitted` and `cancelled`.
+
+pub mod commands;
+pub mod events;
+pub mod routes;
+pub mod store;
+
+use axum::extract::FromRef;
+use clap::Parser;
+use clearline_domain::Catalog;
+use clearline_platform::config::{load_catalog, CommonConfig};
+use clearline_platform::consumer::ConsumerSpec;
+use clearline_platform::http::{self, JwtKeys};
+use clearline_platform::outbox::Outbox;
+use clearline_platform::runtime::{self, Infra, Workers};
+use clearline_platform::shutdown::Shutdown;
+use sea_orm::DatabaseConnection;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use utoipa::OpenApi;
+
+pub const SERVICE: &str = "approval";
+pub const DEFAULT_PORT: u16 = 8082;
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "clearline-approval", about = "clearline approval service")]
+pub struct Config {
+    #[command(flatten)]
+    pub common: CommonConfig,
+    /// The service catalog (TOML), to check the materials a return asks for. Without it,
+    /// the built-in seed catalog is used. Must be the same catalog intake uses.
+    #[arg(long, env = "CLEARLINE_CATALOG")]
+    pub catalog: Option<PathBuf>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub outbox: Outbox,
+    pub catalog: Arc<Catalog>,
+    pub keys: Arc<JwtKeys>,
+}
+
+impl FromRef<AppState> for Arc<JwtKeys> {
+    fn from_ref(state: &AppState) -> Self {
+        state.keys.clone()
+    }
+}
+
+/// A built service: connected, migrated and bound, not yet serving.
+pub struct Application {
+    infra: Infra,
+    listener: TcpListener,
+    addr: SocketAddr,
+    router: axum::Router,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let catalog = Arc::new(load_catalog(config.catalog.as_deref())?);
+        let infra = Infra::connect::<store::Migrator>(SERVICE, config.common).await?;
+        let (listener, addr) = infra.bind(DEFAULT_PORT).await?;
+        let state = AppState {
+            db: infra.db.clone(),
+            outbox: infra.outbox.clone(),
+            catalog,
+            keys: infra.keys.clone(),
+        };
+        let router = routes::router(state).merge(http::ops_router(
+            infra.probe(Some(events::CONSUMER)),
+            routes::ApiDoc::openapi(),
+        ));
+        let router = http::serve::layered(router, SERVICE);
+        Ok(Application {
+            infra,
+            listener,
+            addr,
+            router,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let config = &self.infra.config;
+        let spec = ConsumerSpec::new(events::CONSUMER, config.max_deliver, config.ack_wait());
+        let workers = Workers {
+            consumer: Some((spec, Arc::new(events::ApprovalEvents))),
+            relay: true,
+        };
+        runtime::run(self.infra, self.listener, self.router, workers, shutdown).await
+    }
+}

@@ -1,0 +1,29 @@
+//! The backlog listens to every event: each one lands in the timeline and re-derives its
+//! case (see [`crate::projection`]).
+
+use crate::projection::{self, Applied};
+use clearline_contracts::{CaseEvent, EventKind};
+use clearline_platform::consumer::EventHandler;
+use sea_orm::DatabaseTransaction;
+
+/// The durable consumer every backlog replica shares.
+pub const CONSUMER: &str = "backlog";
+
+pub struct BacklogEvents;
+
+impl EventHandler for BacklogEvents {
+    fn handles(&self, _: EventKind) -> bool {
+        true
+    }
+
+    async fn handle(&self, txn: &DatabaseTransaction, event: &CaseEvent) -> anyhow::Result<()> {
+        match projection::apply(txn, event).await? {
+            Applied::Duplicate => tracing::debug!("event already in the timeline"),
+            Applied::Projected { from, to } if from != to => {
+                tracing::debug!(from = ?from.map(|s| s.as_str()), to = ?to.map(|s| s.as_str()), "case moved");
+            }
+            Applied::Projected { .. } => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,88 @@
+//! The maintained counters. A case counts once, under its current (unit, service type,
+//! status); moving it is −1 on the old key and +1 on the new, in the projection's
+//! transaction. Every dashboard figure is a sum of these, so `open = received − finished`
+//! holds by construction.
+
+use super::derive::CaseState;
+use crate::store::case;
+use clearline_domain::Status;
+use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
+
+/// Where a case is counted; a case without a known status is not counted.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CountKey {
+    pub unit: String,
+    pub service_type: String,
+    pub status: Status,
+}
+
+impl CountKey {
+    pub fn of_state(state: &CaseState) -> Option<CountKey> {
+        Some(CountKey {
+            unit: state.unit.clone(),
+            service_type: state.service_type.clone(),
+            status: state.status?,
+        })
+    }
+
+    pub fn of_row(row: &case::Model) -> Option<CountKey> {
+        Some(CountKey {
+            unit: row.unit.clone(),
+            service_type: row.service_type.clone(),
+            status: row.status()?,
+        })
+    }
+}
+
+/// The counter changes that move a case from `old` to `new`: nothing when it stays put.
+pub fn changes(old: Option<CountKey>, new: Option<CountKey>) -> Vec<(CountKey, i64)> {
+    if old == new {
+        return Vec::new();
+    }
+    old.map(|k| (k, -1)).into_iter().chain(new.map(|k| (k, 1))).collect()
+}
+
+/// Adds `delta` to one counter, creating it at `delta` the first time.
+pub async fn bump<C: ConnectionTrait>(db: &C, key: &CountKey, delta: i64) -> Result<(), DbErr> {
+    db.execute(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "INSERT INTO case_counts (unit, service_type, status, n) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (unit, service_type, status) DO UPDATE SET n = case_counts.n + excluded.n",
+        [
+            Value::from(key.unit.clone()),
+            Value::from(key.service_type.clone()),
+            Value::from(key.status.as_str()),
+            Value::from(delta),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(status: Status) -> CountKey {
+        CountKey {
+            unit: "u1".into(),
+            service_type: "residence_permit".into(),
+            status,
+        }
+    }
+
+    #[test]
+    fn a_move_is_minus_one_then_plus_one() {
+        assert_eq!(
+            changes(Some(key(Status::Received)), Some(key(Status::PendingApproval))),
+            vec![(key(Status::Received), -1), (key(Status::PendingApproval), 1)]
+        );
+    }
+
+    #[test]
+    fn staying_put_or_staying_unknown_changes_nothing() {
+        assert!(changes(Some(key(Status::Received)), Some(key(Status::Received))).is_empty());
+        assert!(changes(None, None).is_empty());
+        assert_eq!(changes(None, Some(key(Status::Booked))), vec![(key(Status::Booked), 1)]);
+    }
+}

@@ -1,0 +1,50 @@
+//! `GET /api/v1/backlog` (the dashboard) and `GET /api/v1/backlog/verify` (the audit).
+
+use super::dto::{BacklogView, VerifyReport};
+use super::{bad_query, readable_unit};
+use crate::{dashboard, AppState};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::Json;
+use chrono::Utc;
+use clearline_platform::http::{ApiError, AuthUser};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct UnitQuery {
+    /// One unit; users with a unit always see their own.
+    pub unit: Option<String>,
+}
+
+/// Open cases by stage and status per unit, with received, finished, oldest open age and
+/// overdue; counts come from the maintained counters.
+#[utoipa::path(get, path = "/api/v1/backlog", params(UnitQuery),
+    responses((status = 200, body = BacklogView), (status = 403, description = "another unit's backlog")))]
+pub async fn get_backlog(
+    State(app): State<AppState>,
+    user: AuthUser,
+    query: Result<Query<UnitQuery>, QueryRejection>,
+) -> Result<Json<BacklogView>, ApiError> {
+    let Query(query) = query.map_err(bad_query)?;
+    let unit = readable_unit(&user, query.unit)?;
+    let view = dashboard::backlog(&app.db, unit.as_deref(), Utc::now()).await?;
+    Ok(Json(view))
+}
+
+/// Recounts the cases per (unit, service type, status) and lists every maintained counter
+/// that disagrees. `ok` is true when none does.
+#[utoipa::path(get, path = "/api/v1/backlog/verify", params(UnitQuery),
+    responses((status = 200, body = VerifyReport)))]
+pub async fn verify(
+    State(app): State<AppState>,
+    user: AuthUser,
+    query: Result<Query<UnitQuery>, QueryRejection>,
+) -> Result<Json<VerifyReport>, ApiError> {
+    let Query(query) = query.map_err(bad_query)?;
+    let unit = readable_unit(&user, query.unit)?;
+    let report = dashboard::verify(&app.db, unit.as_deref()).await?;
+    if !report.ok {
+        tracing::warn!(drifted = report.drift.len(), "backlog counters drifted from the cases");
+    }
+    Ok(Json(report))
+}

@@ -1,0 +1,97 @@
+//! `GET /api/v1/cases` (filtered, paged) and `GET /api/v1/cases/{id}` (with its timeline).
+
+use super::dto::{CaseDetail, CaseItem, CasePage, TimelineEntry};
+use super::{bad_query, readable_unit};
+use crate::store::queries::{self, CaseFilter};
+use crate::AppState;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use chrono::Utc;
+use clearline_domain::{Stage, Status};
+use clearline_platform::http::{ApiError, AuthUser};
+use serde::Deserialize;
+use uuid::Uuid;
+
+const DEFAULT_LIMIT: u64 = 50;
+const MAX_LIMIT: u64 = 500;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// Users with a unit always see their own.
+    pub unit: Option<String>,
+    /// intake, approval, fulfilment or done.
+    pub stage: Option<String>,
+    /// A status name, e.g. pending_approval.
+    pub status: Option<String>,
+    pub service_type: Option<String>,
+    /// true: only open cases past their due time; false: only the others.
+    pub overdue: Option<bool>,
+    pub case_number: Option<String>,
+    /// At most 500; 50 by default.
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+}
+
+/// Cases matching the filters, soonest due first, then oldest received.
+#[utoipa::path(get, path = "/api/v1/cases", params(ListQuery),
+    responses((status = 200, body = CasePage), (status = 400, description = "unknown stage or status")))]
+pub async fn list_cases(
+    State(app): State<AppState>,
+    user: AuthUser,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<CasePage>, ApiError> {
+    let Query(query) = query.map_err(bad_query)?;
+    let unit = readable_unit(&user, query.unit)?;
+    let stage = match query.stage.as_deref() {
+        None => None,
+        Some(s) => Some(Stage::parse(s).ok_or_else(|| {
+            ApiError::bad_request("invalid_stage", "stage must be intake, approval, fulfilment or done")
+        })?),
+    };
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(s) => Some(Status::parse(s).ok_or_else(|| ApiError::bad_request("invalid_status", "no such status"))?),
+    };
+    let filter = CaseFilter {
+        unit,
+        stage,
+        status,
+        service_type: query.service_type,
+        overdue: query.overdue,
+        case_number: query.case_number,
+    };
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let offset = query.offset.unwrap_or(0);
+    let now = Utc::now();
+    let (rows, total) = queries::list_cases(&app.db, &filter, now, limit, offset).await?;
+    Ok(Json(CasePage {
+        items: rows.iter().map(|row| CaseItem::new(row, now)).collect(),
+        total,
+        limit,
+        offset,
+    }))
+}
+
+/// One case as the backlog sees it, and its timeline in the order every service agrees on.
+#[utoipa::path(get, path = "/api/v1/cases/{id}",
+    responses((status = 200, body = CaseDetail), (status = 404, description = "case_not_found")))]
+pub async fn get_case(
+    State(app): State<AppState>,
+    user: AuthUser,
+    id: Result<Path<Uuid>, PathRejection>,
+) -> Result<Json<CaseDetail>, ApiError> {
+    readable_unit(&user, None)?;
+    let Path(id) = id.map_err(|_| ApiError::bad_request("invalid_case_id", "the case id must be a UUID"))?;
+    let row = queries::find_case(&app.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("case_not_found", "no such case"))?;
+    user.require_unit(&row.unit)?;
+    let timeline = queries::timeline(&app.db, id).await?;
+    Ok(Json(CaseDetail {
+        case: CaseItem::new(&row, Utc::now()),
+        finished_at: row.finished_at,
+        event_count: row.event_count,
+        timeline: timeline.into_iter().map(TimelineEntry::from).collect(),
+    }))
+}

@@ -1,0 +1,53 @@
+//! The backlog's HTTP API: read-only views of the read model.
+
+pub mod backlog;
+pub mod cases;
+pub mod dto;
+
+use crate::AppState;
+use axum::routing::get;
+use axum::Router;
+use clearline_platform::http::{ApiError, AuthUser, Role};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "clearline backlog", description = "Every open case, its stage, age and owner; counts per unit; each case's timeline."),
+    paths(backlog::get_backlog, backlog::verify, cases::list_cases, cases::get_case),
+    components(schemas(
+        dto::BacklogView, dto::UnitBacklog, dto::Figures, dto::OpenCounts, dto::CaseItem, dto::CasePage,
+        dto::CaseDetail, dto::TimelineEntry, dto::VerifyReport, dto::Drift
+    ))
+)]
+pub struct ApiDoc;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/backlog", get(backlog::get_backlog))
+        .route("/api/v1/backlog/verify", get(backlog::verify))
+        .route("/api/v1/cases", get(cases::list_cases))
+        .route("/api/v1/cases/{id}", get(cases::get_case))
+        .with_state(state)
+}
+
+/// Every staff role may read the backlog.
+const READERS: [Role; 5] = [Role::Clerk, Role::Approver, Role::Fulfilment, Role::Supervisor, Role::Admin];
+
+/// The unit a reader may see: their own when they have one, else whatever they asked for
+/// (`None` = every unit).
+fn readable_unit(user: &AuthUser, asked: Option<String>) -> Result<Option<String>, ApiError> {
+    user.require_any(&READERS)?;
+    let asked = asked.map(|u| u.trim().to_string()).filter(|u| !u.is_empty());
+    match (&user.unit, asked) {
+        (Some(own), Some(asked)) if *own != asked => {
+            Err(ApiError::forbidden("wrong_unit", "you may read your own unit's backlog only"))
+        }
+        (Some(own), _) => Ok(Some(own.clone())),
+        (None, asked) => Ok(asked),
+    }
+}
+
+/// Turns axum's plain-text query rejection into a problem+json 400.
+fn bad_query(rejection: axum::extract::rejection::QueryRejection) -> ApiError {
+    ApiError::bad_request("invalid_query", &rejection.body_text())
+}

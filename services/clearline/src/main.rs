@@ -1,0 +1,38 @@
+//! `clearline`: run the whole system on one machine, issue dev tokens, drive the benchmark.
+
+mod bench;
+mod dev;
+mod nats;
+mod token;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "clearline", version, about = "clearline: case-work backlog tracker for public-service counters")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every service in one process, with a local nats-server, for development and demos.
+    Dev(dev::DevArgs),
+    /// Print a signed development token for a user and role.
+    Token(token::TokenArgs),
+    /// Drive cases through their whole lifecycle over the HTTP APIs and report the figures.
+    Bench(bench::BenchArgs),
+    /// Run one service (intake, approval, fulfilment or backlog) as its own process.
+    Serve(dev::ServeArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Dev(args) => dev::run(args).await,
+        Command::Token(args) => token::run(args),
+        Command::Bench(args) => bench::run(args).await,
+        Command::Serve(args) => dev::serve(args).await,
+    }
+}

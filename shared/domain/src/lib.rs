@@ -1,0 +1,16 @@
+//! The pure rules of clearline case work. No I/O, no clocks read here: callers pass time in.
+//!
+//! - [`lifecycle`]: a case's statuses, stages and the one transition function every service uses.
+//! - [`catalog`]: service types, their required materials and promised times (data, not code).
+//! - [`calendar`]: working days, holidays and make-up days, and promised due times.
+//! - [`validation`]: resident ID numbers (GB 11643) and phone numbers, parsed into masked newtypes.
+
+pub mod calendar;
+pub mod catalog;
+pub mod lifecycle;
+pub mod validation;
+
+pub use calendar::WorkCalendar;
+pub use catalog::{Catalog, Material, PromisedTime, ServiceType};
+pub use lifecycle::{fold, next, Channel, FulfilmentMode, InvalidTransition, Stage, Status, Step};
+pub use validation::{Phone, ResidentId, ValidationError};

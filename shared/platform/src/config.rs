@@ -1,0 +1,84 @@
+//! The settings every service shares. Each service's `main` flattens [`CommonConfig`] into
+//! its own command line, so every setting is both a flag and an environment variable.
+
+use clap::Args;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The development signing secret. `clearline dev` and the tests use it; a deployment must
+/// set `CLEARLINE_JWT_SECRET`.
+pub const DEV_JWT_SECRET: &str = "clearline-dev-secret-change-me";
+
+#[derive(Debug, Clone, Args)]
+pub struct CommonConfig {
+    /// Address the HTTP API listens on.
+    #[arg(long, env = "CLEARLINE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+
+    /// Database URL: postgres://… or sqlite://path?mode=rwc.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: String,
+
+    /// NATS server URL.
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
+
+    /// Shared HS256 secret that signs and verifies bearer tokens.
+    #[arg(long, env = "CLEARLINE_JWT_SECRET", default_value = DEV_JWT_SECRET, hide_default_value = true)]
+    pub jwt_secret: String,
+
+    /// How often the outbox relay looks for unsent events when nothing woke it (ms).
+    #[arg(long, env = "CLEARLINE_RELAY_POLL_MS", default_value_t = 500)]
+    pub relay_poll_ms: u64,
+
+    /// Deliveries of one event before it goes to the dead letters.
+    #[arg(long, env = "CLEARLINE_MAX_DELIVER", default_value_t = 5)]
+    pub max_deliver: i64,
+
+    /// How long the broker waits for an ack before redelivering (ms). Longer than the
+    /// slowest handler, so a slow commit is not mistaken for a lost one.
+    #[arg(long, env = "CLEARLINE_ACK_WAIT_MS", default_value_t = 30_000)]
+    pub ack_wait_ms: u64,
+}
+
+impl CommonConfig {
+    /// Settings for a test or the all-in-one runner.
+    pub fn new(database_url: impl Into<String>, nats_url: impl Into<String>) -> Self {
+        CommonConfig {
+            listen: None,
+            database_url: database_url.into(),
+            nats_url: nats_url.into(),
+            jwt_secret: DEV_JWT_SECRET.to_string(),
+            relay_poll_ms: 500,
+            max_deliver: 5,
+            ack_wait_ms: 30_000,
+        }
+    }
+
+    pub fn listen_or(&self, default_port: u16) -> SocketAddr {
+        self.listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port)))
+    }
+
+    pub fn relay_poll(&self) -> Duration {
+        Duration::from_millis(self.relay_poll_ms)
+    }
+
+    pub fn ack_wait(&self) -> Duration {
+        Duration::from_millis(self.ack_wait_ms)
+    }
+}
+
+/// Loads the service catalog from a TOML file, or the built-in seed when no file is given.
+pub fn load_catalog(path: Option<&std::path::Path>) -> anyhow::Result<clearline_domain::Catalog> {
+    use anyhow::Context as _;
+    match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the catalog {}", path.display()))?;
+            clearline_domain::Catalog::from_toml_str(&text)
+                .with_context(|| format!("parsing the catalog {}", path.display()))
+        }
+        None => Ok(clearline_domain::Catalog::seed()),
+    }
+}

@@ -1,0 +1,318 @@
+//! Durable pull consumers with an inbox: each event's effect commits once, whatever the
+//! broker redelivers.
+//!
+//! A batch of messages is applied in one transaction, each inside its own savepoint: the
+//! inbox row `(consumer, event_id)` and the handler's effect commit together, a duplicate is
+//! skipped, and a failing event rolls back only itself. Acks go out after the commit, so a
+//! crash before it means a redelivery, which the inbox turns into a no-op. An event that
+//! still fails on its last delivery is kept in `dead_letters`, never dropped.
+
+use crate::outbox::Outbox;
+use crate::telemetry;
+use async_nats::jetstream::{self, consumer::pull, AckKind};
+use chrono::Utc;
+use clearline_contracts::{subjects, CaseEvent, EventKind};
+use futures::{FutureExt, StreamExt};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, Statement, TransactionTrait,
+    Value,
+};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+/// A service's reaction to the events it listens to.
+pub trait EventHandler: Send + Sync + 'static {
+    /// Whether this consumer acts on `kind`. Others are acknowledged and skipped: the
+    /// consumer has no filter subject (see [`clearline_contracts::subjects`]).
+    fn handles(&self, kind: EventKind) -> bool;
+
+    /// Applies `event` inside `txn`. Events it causes go to the outbox in the same `txn`.
+    /// An error rolls back this event alone and asks for a redelivery.
+    fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &CaseEvent,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// How a service's durable consumer behaves.
+#[derive(Debug, Clone)]
+pub struct ConsumerSpec {
+    /// The durable name, shared by every replica of the service.
+    pub name: String,
+    pub max_deliver: i64,
+    pub ack_wait: Duration,
+    /// Most messages applied in one transaction.
+    pub batch: usize,
+}
+
+impl ConsumerSpec {
+    pub fn new(name: impl Into<String>, max_deliver: i64, ack_wait: Duration) -> Self {
+        ConsumerSpec {
+            name: name.into(),
+            max_deliver,
+            ack_wait,
+            batch: 64,
+        }
+    }
+}
+
+/// Runs the consumer until `shutdown`, reconnecting after broker trouble.
+pub async fn run<H: EventHandler>(
+    spec: ConsumerSpec,
+    db: DatabaseConnection,
+    js: jetstream::Context,
+    handler: Arc<H>,
+    outbox: Option<Outbox>,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(200);
+    while !shutdown.is_cancelled() {
+        match consume(&spec, &db, &js, handler.as_ref(), outbox.as_ref(), &shutdown).await {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::warn!(consumer = %spec.name, error = %format!("{error:#}"), "consumer interrupted; reconnecting");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.cancelled() => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+pub async fn ensure_consumer(
+    js: &jetstream::Context,
+    spec: &ConsumerSpec,
+) -> anyhow::Result<jetstream::consumer::Consumer<pull::Config>> {
+    let stream = js.get_stream(subjects::STREAM).await?;
+    let consumer = stream
+        .get_or_create_consumer(
+            &spec.name,
+            pull::Config {
+                durable_name: Some(spec.name.clone()),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ack_wait: spec.ack_wait,
+                max_deliver: spec.max_deliver,
+                max_ack_pending: 10_000,
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(consumer)
+}
+
+async fn consume<H: EventHandler>(
+    spec: &ConsumerSpec,
+    db: &DatabaseConnection,
+    js: &jetstream::Context,
+    handler: &H,
+    outbox: Option<&Outbox>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let consumer = ensure_consumer(js, spec).await?;
+    let mut messages = consumer
+        .stream()
+        .max_messages_per_batch(spec.batch)
+        .heartbeat(Duration::from_secs(5))
+        .expires(Duration::from_secs(30))
+        .messages()
+        .await?;
+    loop {
+        let first = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            next = messages.next() => next,
+        };
+        let first = match first {
+            Some(message) => message?,
+            None => anyhow::bail!("message stream ended"),
+        };
+        // Take whatever else is already here, without waiting, up to the batch size.
+        let mut batch = vec![first];
+        while batch.len() < spec.batch {
+            match messages.next().now_or_never() {
+                Some(Some(Ok(message))) => batch.push(message),
+                _ => break,
+            }
+        }
+        apply_batch(spec, db, handler, batch).await?;
+        if let Some(outbox) = outbox {
+            outbox.wake();
+        }
+    }
+}
+
+enum Outcome {
+    Ack,
+    Retry,
+}
+
+async fn apply_batch<H: EventHandler>(
+    spec: &ConsumerSpec,
+    db: &DatabaseConnection,
+    handler: &H,
+    batch: Vec<jetstream::Message>,
+) -> anyhow::Result<()> {
+    let txn = db.begin().await?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for message in &batch {
+        outcomes.push(apply_one(spec, &txn, handler, message).await?);
+    }
+    txn.commit().await?;
+    for (message, outcome) in batch.iter().zip(outcomes) {
+        let kind = match outcome {
+            Outcome::Ack => AckKind::Ack,
+            Outcome::Retry => AckKind::Nak(Some(Duration::from_millis(500))),
+        };
+        // A lost ack only means a redelivery, which the inbox absorbs.
+        if let Err(error) = message.ack_with(kind).await {
+            tracing::debug!(%error, "ack not sent");
+        }
+    }
+    Ok(())
+}
+
+/// Applies one message inside a savepoint. Returns `Err` only when the database itself
+/// failed (the whole batch is then retried); a handler failure is an [`Outcome`].
+async fn apply_one<H: EventHandler>(
+    spec: &ConsumerSpec,
+    txn: &DatabaseTransaction,
+    handler: &H,
+    message: &jetstream::Message,
+) -> Result<Outcome, DbErr> {
+    let deliveries = message.info().map(|i| i.delivered).unwrap_or(1);
+    if deliveries > 1 {
+        metrics::counter!("consumer_redeliveries_total", "consumer" => spec.name.clone()).increment(1);
+    }
+    let event = match CaseEvent::decode_checked(&message.payload) {
+        Ok(event) => event,
+        Err(error) => {
+            // Nothing will ever decode these bytes: keep them for an operator now.
+            tracing::error!(consumer = %spec.name, %error, "undecodable event; dead-lettered");
+            dead_letter(txn, spec, None, message, &error.to_string(), deliveries).await?;
+            return Ok(Outcome::Ack);
+        }
+    };
+    let Some(kind) = event.kind() else { return Ok(Outcome::Ack) };
+    if !handler.handles(kind) {
+        return Ok(Outcome::Ack);
+    }
+
+    let span = tracing::info_span!(
+        "event",
+        consumer = %spec.name,
+        event_type = kind.as_str(),
+        case_id = %event.case_id,
+        event_id = %event.event_id,
+        deliveries,
+        otel.kind = "consumer",
+    );
+    telemetry::adopt_parent(&span, message.headers.as_ref());
+    async {
+        let savepoint = txn.begin().await?;
+        if !record_in_inbox(&savepoint, &spec.name, &event).await? {
+            savepoint.rollback().await?;
+            metrics::counter!("consumer_duplicates_total", "consumer" => spec.name.clone()).increment(1);
+            tracing::debug!("duplicate event skipped");
+            return Ok(Outcome::Ack);
+        }
+        match handler.handle(&savepoint, &event).await {
+            Ok(()) => {
+                savepoint.commit().await?;
+                metrics::counter!("consumer_applied_total", "consumer" => spec.name.clone()).increment(1);
+                Ok(Outcome::Ack)
+            }
+            Err(error) => {
+                savepoint.rollback().await?;
+                let error = format!("{error:#}");
+                if deliveries >= spec.max_deliver.max(1) {
+                    tracing::error!(%error, "event failed its last delivery; dead-lettered");
+                    dead_letter(txn, spec, Some(&event), message, &error, deliveries).await?;
+                    Ok(Outcome::Ack)
+                } else {
+                    tracing::warn!(%error, "event failed; will be redelivered");
+                    Ok(Outcome::Retry)
+                }
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Inserts the inbox row; `false` when this consumer has already applied the event.
+async fn record_in_inbox<C: ConnectionTrait>(db: &C, consumer: &str, event: &CaseEvent) -> Result<bool, DbErr> {
+    let result = db
+        .execute(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "INSERT INTO inbox (consumer, event_id, processed_at) VALUES ($1, $2, $3)
+             ON CONFLICT (consumer, event_id) DO NOTHING",
+            [
+                Value::from(consumer.to_string()),
+                Value::from(event.event_uuid()),
+                Value::from(Utc::now()),
+            ],
+        ))
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+async fn dead_letter<C: ConnectionTrait>(
+    db: &C,
+    spec: &ConsumerSpec,
+    event: Option<&CaseEvent>,
+    message: &jetstream::Message,
+    error: &str,
+    deliveries: i64,
+) -> Result<(), DbErr> {
+    // An undecodable message has no event id of its own: derive a stable one from its
+    // stream position so a redelivery of the same bytes is still one dead letter.
+    let stream_seq = message.info().map(|i| i.stream_sequence).unwrap_or(0);
+    let event_id = event.map_or_else(|| uuid::Uuid::from_u64_pair(0, stream_seq), CaseEvent::event_uuid);
+    let case_id = event.map(CaseEvent::case_uuid);
+    metrics::counter!("dead_letters_total", "consumer" => spec.name.clone()).increment(1);
+    db.execute(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "INSERT INTO dead_letters (consumer, event_id, case_id, subject, payload, error, deliveries, failed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (consumer, event_id) DO NOTHING",
+        [
+            Value::from(spec.name.clone()),
+            Value::from(event_id),
+            Value::from(case_id),
+            Value::from(message.subject.to_string()),
+            Value::from(message.payload.to_vec()),
+            Value::from(error.to_string()),
+            Value::from(deliveries),
+            Value::from(Utc::now()),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The consumer's backlog at the broker, for `/metrics`: (pending, waiting for ack, redelivered).
+pub async fn broker_stats(js: &jetstream::Context, name: &str) -> anyhow::Result<(u64, u64, u64)> {
+    let stream = js.get_stream(subjects::STREAM).await?;
+    let mut consumer: jetstream::consumer::PullConsumer = stream
+        .get_consumer(name)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let info = consumer.info().await?;
+    Ok((info.num_pending, info.num_ack_pending as u64, info.num_redelivered as u64))
+}
+
+/// Dead letters not yet replayed, for `/metrics`.
+pub async fn dead_letter_count<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
+    let row = db
+        .query_one(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM dead_letters WHERE replayed_at IS NULL",
+        ))
+        .await?;
+    Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
+}

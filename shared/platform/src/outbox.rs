@@ -1,0 +1,228 @@
+//! The transactional outbox: an event row commits in the same transaction as the state
+//! change it describes; the [`Relay`] publishes it to JetStream and marks it sent only after
+//! the broker's PubAck.
+//!
+//! Order per case survives several relay replicas: a relay only takes a case's *earliest*
+//! unsent event, and on PostgreSQL it locks what it takes (`FOR UPDATE SKIP LOCKED`), so two
+//! relays never publish the same case's events out of order. The table is never read by
+//! "id greater than the last one seen": ids commit out of order under concurrency.
+
+use crate::telemetry;
+use async_nats::jetstream;
+use chrono::Utc;
+use clearline_contracts::{subjects, CaseEvent};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, TransactionTrait, Value,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Appends events to the outbox and wakes the relay after the commit.
+#[derive(Clone, Default)]
+pub struct Outbox {
+    wake: Arc<Notify>,
+}
+
+impl Outbox {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds events inside the caller's transaction. Call [`Outbox::wake`] after the commit.
+    pub async fn append<C: ConnectionTrait>(&self, txn: &C, events: &[CaseEvent]) -> Result<(), DbErr> {
+        let traceparent = telemetry::current_traceparent();
+        for event in events {
+            let stmt = Statement::from_sql_and_values(
+                txn.get_database_backend(),
+                "INSERT INTO outbox (event_id, case_id, subject, payload, traceparent, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                [
+                    Value::from(event.event_uuid()),
+                    Value::from(event.case_uuid()),
+                    Value::from(subjects::subject(&event.r#type)),
+                    Value::from(event.encode_to_bytes()),
+                    Value::from(traceparent.clone()),
+                    Value::from(Utc::now()),
+                ],
+            );
+            txn.execute(stmt).await?;
+        }
+        Ok(())
+    }
+
+    /// Tells the relay there is something to send now rather than at the next poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn relay(&self, db: DatabaseConnection, js: jetstream::Context, poll: Duration) -> Relay {
+        Relay {
+            db,
+            js,
+            wake: self.wake.clone(),
+            poll,
+            batch: 256,
+        }
+    }
+}
+
+/// Publishes unsent outbox rows. Run one per process; several processes may share a database.
+pub struct Relay {
+    db: DatabaseConnection,
+    js: jetstream::Context,
+    wake: Arc<Notify>,
+    poll: Duration,
+    batch: u64,
+}
+
+struct Pending {
+    id: i64,
+    subject: String,
+    event_id: String,
+    payload: Vec<u8>,
+    traceparent: Option<String>,
+}
+
+impl Relay {
+    /// Publishes until `shutdown`, then makes one last pass so a clean stop leaves nothing
+    /// unsent that the broker could take.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.flush().await {
+                Ok(_) => backoff = Duration::from_millis(100),
+                Err(error) => {
+                    tracing::warn!(error = %format!("{error:#}"), "outbox relay pass failed; will retry");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.poll) => {}
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        if let Err(error) = tokio::time::timeout(Duration::from_secs(5), self.flush()).await {
+            tracing::warn!(%error, "outbox flush at shutdown timed out");
+        }
+    }
+
+    /// Sends everything unsent, one pass after another, and returns how many were sent.
+    pub async fn flush(&self) -> anyhow::Result<usize> {
+        let mut total = 0;
+        loop {
+            let sent = self.pass().await?;
+            total += sent;
+            if sent == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// One pass: claim a batch, publish it pipelined, mark what the broker acknowledged.
+    #[tracing::instrument(skip_all, fields(claimed, sent))]
+    async fn pass(&self) -> anyhow::Result<usize> {
+        let backend = self.db.get_database_backend();
+        let txn = self.db.begin().await?;
+        let lock = match backend {
+            DatabaseBackend::Postgres => "FOR UPDATE SKIP LOCKED",
+            _ => "",
+        };
+        let claim = format!(
+            "SELECT o.id, o.event_id, o.subject, o.payload, o.traceparent FROM outbox o
+             WHERE o.sent_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM outbox p
+                               WHERE p.case_id = o.case_id AND p.sent_at IS NULL AND p.id < o.id)
+             ORDER BY o.id LIMIT {} {lock}",
+            self.batch
+        );
+        let rows = txn
+            .query_all(Statement::from_string(backend, claim))
+            .await?;
+        let mut pending = Vec::with_capacity(rows.len());
+        for row in rows {
+            let event_id: uuid::Uuid = row.try_get("", "event_id")?;
+            pending.push(Pending {
+                id: row.try_get("", "id")?,
+                event_id: event_id.to_string(),
+                subject: row.try_get("", "subject")?,
+                payload: row.try_get("", "payload")?,
+                traceparent: row.try_get("", "traceparent")?,
+            });
+        }
+        tracing::Span::current().record("claimed", pending.len());
+        if pending.is_empty() {
+            txn.commit().await?;
+            return Ok(0);
+        }
+
+        // Publish everything first, then wait for the acks: one round trip per batch, not per
+        // event. The Nats-Msg-Id makes a republish after a crash a no-op at the broker.
+        let mut acks = Vec::with_capacity(pending.len());
+        for p in &pending {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(async_nats::header::NATS_MESSAGE_ID, p.event_id.as_str());
+            if let Some(tp) = &p.traceparent {
+                headers.insert(telemetry::TRACEPARENT, tp.as_str());
+            }
+            let ack = self
+                .js
+                .publish_with_headers(p.subject.clone(), headers, p.payload.clone().into())
+                .await;
+            acks.push(ack);
+        }
+        let mut sent_ids = Vec::with_capacity(pending.len());
+        let mut failures = 0usize;
+        for (p, ack) in pending.iter().zip(acks) {
+            let acked = match ack {
+                Ok(future) => future.await.map(|_| ()).map_err(anyhow::Error::from),
+                Err(e) => Err(anyhow::Error::from(e)),
+            };
+            match acked {
+                Ok(()) => sent_ids.push(p.id),
+                Err(error) => {
+                    failures += 1;
+                    tracing::debug!(error = %error, "publish not acknowledged; stays unsent");
+                }
+            }
+        }
+        if !sent_ids.is_empty() {
+            let list = sent_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            txn.execute(Statement::from_sql_and_values(
+                backend,
+                format!("UPDATE outbox SET sent_at = $1 WHERE id IN ({list})"),
+                [Value::from(Utc::now())],
+            ))
+            .await?;
+        }
+        txn.commit().await?;
+        metrics::counter!("outbox_published_total").increment(sent_ids.len() as u64);
+        tracing::Span::current().record("sent", sent_ids.len());
+        if failures > 0 {
+            anyhow::bail!("{failures} events were not acknowledged by the broker");
+        }
+        Ok(sent_ids.len())
+    }
+}
+
+/// The outbox's health for `/metrics`: unsent rows and the age of the oldest, in seconds.
+pub async fn backlog<C: ConnectionTrait>(db: &C) -> Result<(i64, f64), DbErr> {
+    let row = db
+        .query_one(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE sent_at IS NULL",
+        ))
+        .await?;
+    let Some(row) = row else { return Ok((0, 0.0)) };
+    let n: i64 = row.try_get("", "n")?;
+    let oldest: Option<chrono::DateTime<Utc>> = row.try_get("", "oldest").ok().flatten();
+    let age = oldest.map_or(0.0, |t| (Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0);
+    Ok((n, age))
+}

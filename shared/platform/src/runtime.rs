@@ -1,0 +1,182 @@
+//! Starting a service the same way every time: connect the database and migrate it, connect
+//! NATS and make sure the stream exists, then run the HTTP server, the outbox relay and the
+//! event consumer together until one shutdown signal stops them all.
+
+use crate::config::CommonConfig;
+use crate::consumer::{self, ConsumerSpec, EventHandler};
+use crate::http::{self, JwtKeys, Probe};
+use crate::outbox::{self, Outbox};
+use crate::{db, stream};
+use async_nats::jetstream;
+use futures::future::BoxFuture;
+use sea_orm::DatabaseConnection;
+use sea_orm_migration::MigratorTrait;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The connections a service holds.
+#[derive(Clone)]
+pub struct Infra {
+    pub service: &'static str,
+    pub config: CommonConfig,
+    pub db: DatabaseConnection,
+    pub nats: async_nats::Client,
+    pub js: jetstream::Context,
+    pub outbox: Outbox,
+    pub keys: Arc<JwtKeys>,
+}
+
+impl Infra {
+    /// Connects and migrates. `M` is the service's migrator (platform tables first).
+    pub async fn connect<M: MigratorTrait>(service: &'static str, config: CommonConfig) -> anyhow::Result<Self> {
+        let db = db::connect(&config.database_url).await?;
+        M::up(&db, None).await?;
+        let (nats, js) = stream::connect(&config.nats_url, service).await?;
+        let keys = Arc::new(JwtKeys::from_secret(&config.jwt_secret));
+        Ok(Infra {
+            service,
+            config,
+            db,
+            nats,
+            js,
+            outbox: Outbox::new(),
+            keys,
+        })
+    }
+
+    /// Binds the HTTP listener (port 0 picks a free port, as tests do).
+    pub async fn bind(&self, default_port: u16) -> anyhow::Result<(TcpListener, SocketAddr)> {
+        let listener = TcpListener::bind(self.config.listen_or(default_port)).await?;
+        let addr = listener.local_addr()?;
+        Ok((listener, addr))
+    }
+
+    pub fn probe(&self, consumer: Option<&str>) -> InfraProbe {
+        InfraProbe {
+            service: self.service,
+            db: self.db.clone(),
+            nats: self.nats.clone(),
+            js: self.js.clone(),
+            consumer: consumer.map(str::to_string),
+            extra: None,
+        }
+    }
+}
+
+type ExtraMetrics = Arc<dyn Fn() -> BoxFuture<'static, String> + Send + Sync>;
+
+/// `/readyz` and the pipe metrics every service reports.
+#[derive(Clone)]
+pub struct InfraProbe {
+    service: &'static str,
+    db: DatabaseConnection,
+    nats: async_nats::Client,
+    js: jetstream::Context,
+    consumer: Option<String>,
+    extra: Option<ExtraMetrics>,
+}
+
+impl InfraProbe {
+    /// Adds service-specific gauges read at scrape time (the backlog's business figures).
+    pub fn with_metrics(mut self, extra: impl Fn() -> BoxFuture<'static, String> + Send + Sync + 'static) -> Self {
+        self.extra = Some(Arc::new(extra));
+        self
+    }
+}
+
+impl Probe for InfraProbe {
+    async fn ready(&self) -> Result<(), String> {
+        db::ping(&self.db).await.map_err(|_| "database unreachable".to_string())?;
+        if self.nats.connection_state() != async_nats::connection::State::Connected {
+            return Err("NATS unreachable".to_string());
+        }
+        Ok(())
+    }
+
+    async fn metrics(&self) -> String {
+        let mut out = String::new();
+        let service = self.service;
+        if let Ok((unsent, age)) = outbox::backlog(&self.db).await {
+            let _ = writeln!(out, "# TYPE clearline_outbox_unsent gauge");
+            let _ = writeln!(out, "clearline_outbox_unsent{{service=\"{service}\"}} {unsent}");
+            let _ = writeln!(out, "# TYPE clearline_outbox_oldest_age_seconds gauge");
+            let _ = writeln!(out, "clearline_outbox_oldest_age_seconds{{service=\"{service}\"}} {age}");
+        }
+        if let Ok(n) = consumer::dead_letter_count(&self.db).await {
+            let _ = writeln!(out, "# TYPE clearline_dead_letters gauge");
+            let _ = writeln!(out, "clearline_dead_letters{{service=\"{service}\"}} {n}");
+        }
+        if let Some(name) = &self.consumer {
+            if let Ok((pending, ack_pending, redelivered)) = consumer::broker_stats(&self.js, name).await {
+                let _ = writeln!(out, "# TYPE clearline_consumer_pending gauge");
+                let _ = writeln!(out, "clearline_consumer_pending{{consumer=\"{name}\"}} {pending}");
+                let _ = writeln!(out, "# TYPE clearline_consumer_ack_pending gauge");
+                let _ = writeln!(out, "clearline_consumer_ack_pending{{consumer=\"{name}\"}} {ack_pending}");
+                let _ = writeln!(out, "# TYPE clearline_consumer_redelivered gauge");
+                let _ = writeln!(out, "clearline_consumer_redelivered{{consumer=\"{name}\"}} {redelivered}");
+            }
+        }
+        if let Some(extra) = &self.extra {
+            out.push_str(&extra().await);
+        }
+        out
+    }
+}
+
+/// What a service runs besides its HTTP API.
+pub struct Workers<H: EventHandler> {
+    pub consumer: Option<(ConsumerSpec, Arc<H>)>,
+    /// Whether this service produces events (runs an outbox relay).
+    pub relay: bool,
+}
+
+/// Runs the HTTP server, the relay and the consumer until `shutdown`; then waits for each
+/// to finish what it is doing (the relay makes a last pass) before returning.
+pub async fn run<H: EventHandler>(
+    infra: Infra,
+    listener: TcpListener,
+    router: axum::Router,
+    workers: Workers<H>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut tasks = tokio::task::JoinSet::new();
+    if workers.relay {
+        let relay = infra
+            .outbox
+            .relay(infra.db.clone(), infra.js.clone(), infra.config.relay_poll());
+        tasks.spawn(relay.run(shutdown.clone()));
+    }
+    if let Some((spec, handler)) = workers.consumer {
+        tasks.spawn(consumer::run(
+            spec,
+            infra.db.clone(),
+            infra.js.clone(),
+            handler,
+            workers.relay.then(|| infra.outbox.clone()),
+            shutdown.clone(),
+        ));
+    }
+    let served = http::serve(listener, router, shutdown.clone()).await;
+    shutdown.cancel();
+    while tasks.join_next().await.is_some() {}
+    // Acks and publishes still buffered in the client go out before we drop it.
+    let _ = infra.nats.flush().await;
+    infra.db.close().await.ok();
+    tracing::info!(service = infra.service, "stopped");
+    served.map_err(Into::into)
+}
+
+/// A handler for services that consume nothing.
+pub struct NoEvents;
+
+impl EventHandler for NoEvents {
+    fn handles(&self, _: clearline_contracts::EventKind) -> bool {
+        false
+    }
+    async fn handle(&self, _: &sea_orm::DatabaseTransaction, _: &clearline_contracts::CaseEvent) -> anyhow::Result<()> {
+        Ok(())
+    }
+}

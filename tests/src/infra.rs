@@ -1,0 +1,152 @@
+//! Infrastructure a test owns: its own nats-server and its own databases.
+
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Which database the services use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The machine's PostgreSQL; each test creates databases of its own on it.
+pub fn postgres_server_url() -> String {
+    std::env::var("CLEARLINE_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+/// Waits until something listens on `port`.
+pub fn wait_for_port(port: u16, within: Duration) -> anyhow::Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    anyhow::bail!("nothing listened on port {port} within {within:?}")
+}
+
+/// A nats-server with JetStream, on a free port, with its store in the test's folder.
+pub struct Nats {
+    pub port: u16,
+    store: PathBuf,
+    child: Option<Child>,
+}
+
+impl Nats {
+    pub fn start(dir: &Path) -> anyhow::Result<Nats> {
+        let mut nats = Nats {
+            port: free_port(),
+            store: dir.join("nats"),
+            child: None,
+        };
+        nats.boot()?;
+        Ok(nats)
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    fn boot(&mut self) -> anyhow::Result<()> {
+        let binary = ["/usr/sbin/nats-server", "/usr/local/bin/nats-server", "/usr/bin/nats-server"]
+            .into_iter()
+            .find(|p| Path::new(p).is_file())
+            .context("nats-server is not installed (apt-get install nats-server)")?;
+        let child = Command::new(binary)
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .arg(&self.store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting nats-server")?;
+        self.child = Some(child);
+        wait_for_port(self.port, Duration::from_secs(10))
+    }
+
+    /// Stops the server (SIGKILL) and starts it again on the same port and store.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        self.boot()
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One database per service, fresh for this test.
+pub struct Databases {
+    pub backend: Backend,
+    urls: Vec<(String, String)>,
+}
+
+impl Databases {
+    pub async fn create(backend: Backend, dir: &Path, services: &[&str]) -> anyhow::Result<Databases> {
+        let tag = format!("t{}", uuid::Uuid::new_v4().simple()).chars().take(13).collect::<String>();
+        let mut urls = Vec::new();
+        for service in services {
+            let url = match backend {
+                Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.join(format!("{service}.db")).display()),
+                Backend::Postgres => {
+                    let url = format!("{}/{tag}_{service}", postgres_server_url());
+                    clearline_platform::db::create_database_if_missing(&url).await?;
+                    url
+                }
+            };
+            urls.push((service.to_string(), url));
+        }
+        Ok(Databases { backend, urls })
+    }
+
+    pub fn url(&self, service: &str) -> String {
+        self.urls
+            .iter()
+            .find(|(s, _)| s == service)
+            .map(|(_, u)| u.clone())
+            .unwrap_or_default()
+    }
+
+    pub async fn connect(&self, service: &str) -> anyhow::Result<sea_orm::DatabaseConnection> {
+        Ok(clearline_platform::db::connect(&self.url(service)).await?)
+    }
+}
+
+impl Drop for Databases {
+    fn drop(&mut self) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        let urls: Vec<String> = self.urls.iter().map(|(_, u)| u.clone()).collect();
+        // Drop runs outside async code: clean up on a thread with its own small runtime.
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                rt.block_on(async {
+                    for url in urls {
+                        let _ = clearline_platform::db::drop_database(&url).await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}

@@ -1,0 +1,162 @@
+//! Staff members as typed HTTP clients: `clerk.receive(..)`, `approver.approve(id)`.
+
+use serde_json::{json, Value};
+
+/// An HTTP answer: status and JSON body (`Null` when the body is not JSON).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn id(&self) -> String {
+        self.body["id"].as_str().unwrap_or_default().to_string()
+    }
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+}
+
+#[derive(Clone)]
+pub struct Person {
+    pub user: String,
+    token: String,
+    http: reqwest::Client,
+    urls: [String; 4],
+}
+
+impl Person {
+    pub fn new(user: &str, token: String, http: reqwest::Client, url: impl Fn(&str) -> String) -> Person {
+        Person {
+            user: user.to_string(),
+            token,
+            http,
+            urls: [url("intake"), url("approval"), url("fulfilment"), url("backlog")],
+        }
+    }
+
+    fn base(&self, service: &str) -> &str {
+        let index = match service {
+            "intake" => 0,
+            "approval" => 1,
+            "fulfilment" => 2,
+            _ => 3,
+        };
+        &self.urls[index]
+    }
+
+    pub async fn send(&self, method: reqwest::Method, service: &str, path: &str, body: Option<Value>, key: Option<&str>) -> Reply {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base(service)))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let body = response.json::<Value>().await.unwrap_or(Value::Null);
+                Reply { status, body }
+            }
+            Err(error) => Reply {
+                status: 0,
+                body: json!({ "transport_error": error.to_string() }),
+            },
+        }
+    }
+
+    pub async fn get(&self, service: &str, path: &str) -> Reply {
+        self.send(reqwest::Method::GET, service, path, None, None).await
+    }
+
+    pub async fn post(&self, service: &str, path: &str, body: Value) -> Reply {
+        self.send(reqwest::Method::POST, service, path, Some(body), None).await
+    }
+
+    // The clerk at the window.
+    pub async fn receive(&self, request: Value) -> Reply {
+        self.post("intake", "/api/v1/cases", request).await
+    }
+    pub async fn receive_with_key(&self, request: Value, key: &str) -> Reply {
+        self.send(reqwest::Method::POST, "intake", "/api/v1/cases", Some(request), Some(key)).await
+    }
+    pub async fn add_materials(&self, id: &str, materials: &[&str]) -> Reply {
+        self.post("intake", &format!("/api/v1/cases/{id}/materials"), json!({ "materials": materials })).await
+    }
+    pub async fn cancel(&self, id: &str, reason: &str) -> Reply {
+        self.post("intake", &format!("/api/v1/cases/{id}/cancel"), json!({ "reason": reason })).await
+    }
+
+    // The approver.
+    pub async fn decide(&self, id: &str, decision: Value) -> Reply {
+        self.post("approval", &format!("/api/v1/approvals/{id}/decision"), decision).await
+    }
+    pub async fn approve(&self, id: &str) -> Reply {
+        self.decide(id, json!({ "decision": "approve" })).await
+    }
+    pub async fn reject(&self, id: &str, reason: &str) -> Reply {
+        self.decide(id, json!({ "decision": "reject", "reason": reason })).await
+    }
+    pub async fn return_for(&self, id: &str, materials: &[&str]) -> Reply {
+        self.decide(id, json!({ "decision": "return", "reason": "please bring these", "materials": materials }))
+            .await
+    }
+    pub async fn approval_task(&self, id: &str) -> Reply {
+        self.get("approval", &format!("/api/v1/approvals/{id}")).await
+    }
+
+    // The fulfilment officer.
+    pub async fn start(&self, id: &str, mode: &str) -> Reply {
+        let mut body = json!({ "mode": mode });
+        if mode == "home_visit" {
+            body["scheduled_for"] = json!((chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339());
+        }
+        self.post("fulfilment", &format!("/api/v1/fulfilments/{id}/start"), body).await
+    }
+    pub async fn fulfil(&self, id: &str) -> Reply {
+        self.post("fulfilment", &format!("/api/v1/fulfilments/{id}/fulfil"), json!({})).await
+    }
+    pub async fn close(&self, id: &str) -> Reply {
+        self.post("fulfilment", &format!("/api/v1/fulfilments/{id}/close"), json!({})).await
+    }
+    pub async fn fulfilment_task(&self, id: &str) -> Reply {
+        self.get("fulfilment", &format!("/api/v1/fulfilments/{id}")).await
+    }
+
+    // The supervisor's view.
+    pub async fn backlog(&self) -> Reply {
+        self.get("backlog", "/api/v1/backlog").await
+    }
+    pub async fn tracked_case(&self, id: &str) -> Reply {
+        self.get("backlog", &format!("/api/v1/cases/{id}")).await
+    }
+    pub async fn verify_counters(&self) -> Reply {
+        self.get("backlog", "/api/v1/backlog/verify").await
+    }
+}
+
+/// A valid resident ID number (GB 11643 check digit), different for each `n`.
+pub fn resident_id(n: u32) -> String {
+    let birth = chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap_or_default() + chrono::Duration::days(i64::from(n % 10_000));
+    let body = format!("110105{}{:03}", birth.format("%Y%m%d"), n % 1000);
+    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body.chars().zip(weights).map(|(c, w)| c.to_digit(10).unwrap_or(0) * w).sum();
+    let check = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'][(sum % 11) as usize];
+    format!("{body}{check}")
+}
+
+/// A case request for `service_type` with the given materials brought.
+pub fn case_request(service_type: &str, materials: &[&str], n: u32) -> Value {
+    json!({
+        "service_type": service_type,
+        "window": "3",
+        "channel": "window",
+        "applicant": { "name": "张三", "id_number": resident_id(n), "phone": "13800138000" },
+        "materials": materials,
+    })
+}

@@ -1,0 +1,171 @@
+//! The whole system for one test: a nats-server, four databases and the four services, each
+//! a separate `clearline serve <service>` process.
+
+use crate::infra::{free_port, Backend, Databases, Nats};
+use crate::people::Person;
+use anyhow::Context;
+use clearline_platform::config::DEV_JWT_SECRET;
+use clearline_platform::http::{JwtKeys, Role};
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const SERVICES: [&str; 4] = ["intake", "approval", "fulfilment", "backlog"];
+
+struct Service {
+    name: &'static str,
+    port: u16,
+    child: Option<Child>,
+}
+
+pub struct System {
+    pub dir: tempfile::TempDir,
+    pub nats: Nats,
+    pub dbs: Databases,
+    services: Vec<Service>,
+    http: reqwest::Client,
+    keys: JwtKeys,
+}
+
+/// The `clearline` binary cargo built beside this test binary (target/<profile>/clearline).
+fn clearline_binary() -> anyhow::Result<PathBuf> {
+    if let Ok(path) = std::env::var("CLEARLINE_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .context("test binary is not under target/<profile>/deps")?;
+    let binary = profile_dir.join("clearline");
+    anyhow::ensure!(binary.is_file(), "{} is missing: build it with `cargo build -p clearline`", binary.display());
+    Ok(binary)
+}
+
+impl System {
+    /// Starts everything and waits until every service answers `/readyz`.
+    pub async fn spawn(backend: Backend) -> anyhow::Result<System> {
+        let dir = tempfile::tempdir()?;
+        let nats = Nats::start(dir.path())?;
+        let dbs = Databases::create(backend, dir.path(), &SERVICES).await?;
+        let services = SERVICES
+            .iter()
+            .map(|name| Service {
+                name,
+                port: free_port(),
+                child: None,
+            })
+            .collect();
+        let mut system = System {
+            dir,
+            nats,
+            dbs,
+            services,
+            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
+            keys: JwtKeys::from_secret(DEV_JWT_SECRET),
+        };
+        for name in SERVICES {
+            system.start(name)?;
+        }
+        for name in SERVICES {
+            system.wait_ready(name).await?;
+        }
+        Ok(system)
+    }
+
+    pub fn url(&self, service: &str) -> String {
+        let port = self.services.iter().find(|s| s.name == service).map_or(0, |s| s.port);
+        format!("http://127.0.0.1:{port}")
+    }
+
+    pub fn log_path(&self, service: &str) -> PathBuf {
+        self.dir.path().join(format!("{service}.log"))
+    }
+
+    /// Starts (or restarts) one service process.
+    pub fn start(&mut self, service: &str) -> anyhow::Result<()> {
+        let binary = clearline_binary()?;
+        let database = self.dbs.url(service);
+        let nats = self.nats.url();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path(service))?;
+        let entry = self
+            .services
+            .iter_mut()
+            .find(|s| s.name == service)
+            .context("unknown service")?;
+        let child = Command::new(binary)
+            .args(["serve", service, "--database-url", &database, "--nats-url", &nats])
+            .args(["--listen", &format!("127.0.0.1:{}", entry.port)])
+            .env("RUST_LOG", std::env::var("CLEARLINE_TEST_LOG").unwrap_or_else(|_| "warn".into()))
+            .env("CLEARLINE_RELAY_POLL_MS", "200")
+            .env("CLEARLINE_ACK_WAIT_MS", "5000")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .with_context(|| format!("starting {service}"))?;
+        entry.child = Some(child);
+        Ok(())
+    }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    pub fn kill(&mut self, service: &str) {
+        if let Some(entry) = self.services.iter_mut().find(|s| s.name == service) {
+            if let Some(mut child) = entry.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+
+    pub async fn wait_ready(&self, service: &str) -> anyhow::Result<()> {
+        let url = format!("{}/readyz", self.url(service));
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(60) {
+            if let Ok(r) = self.http.get(&url).send().await {
+                if r.status().is_success() {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let log = std::fs::read_to_string(self.log_path(service)).unwrap_or_default();
+        anyhow::bail!("{service} was not ready within 60s; its log:\n{log}")
+    }
+
+    /// A staff member with a signed token.
+    pub fn person(&self, user: &str, role: Role, unit: Option<&str>) -> Person {
+        let token = self.keys.issue(user, user, &[role], unit, chrono::Duration::hours(1));
+        Person::new(user, token, self.http.clone(), |s| self.url(s))
+    }
+
+    /// Polls `check` until it returns `Some`, or fails after `within`.
+    pub async fn eventually<T, F, Fut>(&self, what: &str, within: Duration, mut check: F) -> anyhow::Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Option<T>>,
+    {
+        let start = Instant::now();
+        loop {
+            if let Some(value) = check().await {
+                return Ok(value);
+            }
+            if start.elapsed() > within {
+                anyhow::bail!("timed out after {within:?} waiting for {what}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for System {
+    fn drop(&mut self) {
+        for name in SERVICES {
+            self.kill(name);
+        }
+    }
+}
