@@ -14,7 +14,8 @@ pub enum Backend {
 
 /// The machine's PostgreSQL; each test creates databases of its own on it.
 pub fn postgres_server_url() -> String {
-    std::env::var("CLEARLINE_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
+    std::env::var("CLEARLINE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
 }
 
 pub fn free_port() -> u16 {
@@ -59,12 +60,23 @@ impl Nats {
     }
 
     fn boot(&mut self) -> anyhow::Result<()> {
-        let binary = ["/usr/sbin/nats-server", "/usr/local/bin/nats-server", "/usr/bin/nats-server"]
-            .into_iter()
-            .find(|p| Path::new(p).is_file())
-            .context("nats-server is not installed (apt-get install nats-server)")?;
+        let binary = [
+            "/usr/sbin/nats-server",
+            "/usr/local/bin/nats-server",
+            "/usr/bin/nats-server",
+        ]
+        .into_iter()
+        .find(|p| Path::new(p).is_file())
+        .context("nats-server is not installed (apt-get install nats-server)")?;
         let child = Command::new(binary)
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
             .arg(&self.store)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -101,12 +113,22 @@ pub struct Databases {
 }
 
 impl Databases {
-    pub async fn create(backend: Backend, dir: &Path, services: &[&str]) -> anyhow::Result<Databases> {
-        let tag = format!("t{}", uuid::Uuid::new_v4().simple()).chars().take(13).collect::<String>();
+    pub async fn create(
+        backend: Backend,
+        dir: &Path,
+        services: &[&str],
+    ) -> anyhow::Result<Databases> {
+        let tag = format!("t{}", uuid::Uuid::new_v4().simple())
+            .chars()
+            .take(13)
+            .collect::<String>();
         let mut urls = Vec::new();
         for service in services {
             let url = match backend {
-                Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.join(format!("{service}.db")).display()),
+                Backend::Sqlite => format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.join(format!("{service}.db")).display()
+                ),
                 Backend::Postgres => {
                     let url = format!("{}/{tag}_{service}", postgres_server_url());
                     clearline_platform::db::create_database_if_missing(&url).await?;
@@ -139,7 +161,10 @@ impl Drop for Databases {
         let urls: Vec<String> = self.urls.iter().map(|(_, u)| u.clone()).collect();
         // Drop runs outside async code: clean up on a thread with its own small runtime.
         let _ = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 rt.block_on(async {
                     for url in urls {
                         let _ = clearline_platform::db::drop_database(&url).await;

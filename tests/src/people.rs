@@ -27,12 +27,22 @@ pub struct Person {
 }
 
 impl Person {
-    pub fn new(user: &str, token: String, http: reqwest::Client, url: impl Fn(&str) -> String) -> Person {
+    pub fn new(
+        user: &str,
+        token: String,
+        http: reqwest::Client,
+        url: impl Fn(&str) -> String,
+    ) -> Person {
         Person {
             user: user.to_string(),
             token,
             http,
-            urls: [url("intake"), url("approval"), url("fulfilment"), url("backlog")],
+            urls: [
+                url("intake"),
+                url("approval"),
+                url("fulfilment"),
+                url("backlog"),
+            ],
         }
     }
 
@@ -46,7 +56,14 @@ impl Person {
         &self.urls[index]
     }
 
-    pub async fn send(&self, method: reqwest::Method, service: &str, path: &str, body: Option<Value>, key: Option<&str>) -> Reply {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        service: &str,
+        path: &str,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> Reply {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base(service)))
@@ -71,11 +88,13 @@ impl Person {
     }
 
     pub async fn get(&self, service: &str, path: &str) -> Reply {
-        self.send(reqwest::Method::GET, service, path, None, None).await
+        self.send(reqwest::Method::GET, service, path, None, None)
+            .await
     }
 
     pub async fn post(&self, service: &str, path: &str, body: Value) -> Reply {
-        self.send(reqwest::Method::POST, service, path, Some(body), None).await
+        self.send(reqwest::Method::POST, service, path, Some(body), None)
+            .await
     }
 
     // The clerk at the window.
@@ -83,49 +102,93 @@ impl Person {
         self.post("intake", "/api/v1/cases", request).await
     }
     pub async fn receive_with_key(&self, request: Value, key: &str) -> Reply {
-        self.send(reqwest::Method::POST, "intake", "/api/v1/cases", Some(request), Some(key)).await
+        self.send(
+            reqwest::Method::POST,
+            "intake",
+            "/api/v1/cases",
+            Some(request),
+            Some(key),
+        )
+        .await
     }
     pub async fn add_materials(&self, id: &str, materials: &[&str]) -> Reply {
-        self.post("intake", &format!("/api/v1/cases/{id}/materials"), json!({ "materials": materials })).await
+        self.post(
+            "intake",
+            &format!("/api/v1/cases/{id}/materials"),
+            json!({ "materials": materials }),
+        )
+        .await
     }
     pub async fn cancel(&self, id: &str, reason: &str) -> Reply {
-        self.post("intake", &format!("/api/v1/cases/{id}/cancel"), json!({ "reason": reason })).await
+        self.post(
+            "intake",
+            &format!("/api/v1/cases/{id}/cancel"),
+            json!({ "reason": reason }),
+        )
+        .await
     }
 
     // The approver.
     pub async fn decide(&self, id: &str, decision: Value) -> Reply {
-        self.post("approval", &format!("/api/v1/approvals/{id}/decision"), decision).await
+        self.post(
+            "approval",
+            &format!("/api/v1/approvals/{id}/decision"),
+            decision,
+        )
+        .await
     }
     pub async fn approve(&self, id: &str) -> Reply {
         self.decide(id, json!({ "decision": "approve" })).await
     }
     pub async fn reject(&self, id: &str, reason: &str) -> Reply {
-        self.decide(id, json!({ "decision": "reject", "reason": reason })).await
-    }
-    pub async fn return_for(&self, id: &str, materials: &[&str]) -> Reply {
-        self.decide(id, json!({ "decision": "return", "reason": "please bring these", "materials": materials }))
+        self.decide(id, json!({ "decision": "reject", "reason": reason }))
             .await
     }
+    pub async fn return_for(&self, id: &str, materials: &[&str]) -> Reply {
+        self.decide(
+            id,
+            json!({ "decision": "return", "reason": "please bring these", "materials": materials }),
+        )
+        .await
+    }
     pub async fn approval_task(&self, id: &str) -> Reply {
-        self.get("approval", &format!("/api/v1/approvals/{id}")).await
+        self.get("approval", &format!("/api/v1/approvals/{id}"))
+            .await
     }
 
     // The fulfilment officer.
     pub async fn start(&self, id: &str, mode: &str) -> Reply {
         let mut body = json!({ "mode": mode });
         if mode == "home_visit" {
-            body["scheduled_for"] = json!((chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339());
+            body["scheduled_for"] =
+                json!((chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339());
         }
-        self.post("fulfilment", &format!("/api/v1/fulfilments/{id}/start"), body).await
+        self.post(
+            "fulfilment",
+            &format!("/api/v1/fulfilments/{id}/start"),
+            body,
+        )
+        .await
     }
     pub async fn fulfil(&self, id: &str) -> Reply {
-        self.post("fulfilment", &format!("/api/v1/fulfilments/{id}/fulfil"), json!({})).await
+        self.post(
+            "fulfilment",
+            &format!("/api/v1/fulfilments/{id}/fulfil"),
+            json!({}),
+        )
+        .await
     }
     pub async fn close(&self, id: &str) -> Reply {
-        self.post("fulfilment", &format!("/api/v1/fulfilments/{id}/close"), json!({})).await
+        self.post(
+            "fulfilment",
+            &format!("/api/v1/fulfilments/{id}/close"),
+            json!({}),
+        )
+        .await
     }
     pub async fn fulfilment_task(&self, id: &str) -> Reply {
-        self.get("fulfilment", &format!("/api/v1/fulfilments/{id}")).await
+        self.get("fulfilment", &format!("/api/v1/fulfilments/{id}"))
+            .await
     }
 
     // The supervisor's view.
@@ -140,23 +203,13 @@ impl Person {
     }
 }
 
-/// A valid resident ID number (GB 11643 check digit), different for each `n`.
-pub fn resident_id(n: u32) -> String {
-    let birth = chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap_or_default() + chrono::Duration::days(i64::from(n % 10_000));
-    let body = format!("110105{}{:03}", birth.format("%Y%m%d"), n % 1000);
-    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body.chars().zip(weights).map(|(c, w)| c.to_digit(10).unwrap_or(0) * w).sum();
-    let check = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'][(sum % 11) as usize];
-    format!("{body}{check}")
-}
-
 /// A case request for `service_type` with the given materials brought.
 pub fn case_request(service_type: &str, materials: &[&str], n: u32) -> Value {
     json!({
         "service_type": service_type,
         "window": "3",
         "channel": "window",
-        "applicant": { "name": "张三", "id_number": resident_id(n), "phone": "13800138000" },
+        "applicant": { "name": "张三", "id_number": clearline_domain::ResidentId::synthetic(n).as_str(), "phone": "13800138000" },
         "materials": materials,
     })
 }

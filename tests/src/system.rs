@@ -39,7 +39,11 @@ fn clearline_binary() -> anyhow::Result<PathBuf> {
         .and_then(|deps| deps.parent())
         .context("test binary is not under target/<profile>/deps")?;
     let binary = profile_dir.join("clearline");
-    anyhow::ensure!(binary.is_file(), "{} is missing: build it with `cargo build -p clearline`", binary.display());
+    anyhow::ensure!(
+        binary.is_file(),
+        "{} is missing: build it with `cargo build -p clearline`",
+        binary.display()
+    );
     Ok(binary)
 }
 
@@ -62,7 +66,9 @@ impl System {
             nats,
             dbs,
             services,
-            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()?,
             keys: JwtKeys::from_secret(DEV_JWT_SECRET),
         };
         for name in SERVICES {
@@ -75,7 +81,11 @@ impl System {
     }
 
     pub fn url(&self, service: &str) -> String {
-        let port = self.services.iter().find(|s| s.name == service).map_or(0, |s| s.port);
+        let port = self
+            .services
+            .iter()
+            .find(|s| s.name == service)
+            .map_or(0, |s| s.port);
         format!("http://127.0.0.1:{port}")
     }
 
@@ -98,9 +108,19 @@ impl System {
             .find(|s| s.name == service)
             .context("unknown service")?;
         let child = Command::new(binary)
-            .args(["serve", service, "--database-url", &database, "--nats-url", &nats])
+            .args([
+                "serve",
+                service,
+                "--database-url",
+                &database,
+                "--nats-url",
+                &nats,
+            ])
             .args(["--listen", &format!("127.0.0.1:{}", entry.port)])
-            .env("RUST_LOG", std::env::var("CLEARLINE_TEST_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("CLEARLINE_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .env("CLEARLINE_RELAY_POLL_MS", "200")
             .env("CLEARLINE_ACK_WAIT_MS", "5000")
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -139,12 +159,19 @@ impl System {
 
     /// A staff member with a signed token.
     pub fn person(&self, user: &str, role: Role, unit: Option<&str>) -> Person {
-        let token = self.keys.issue(user, user, &[role], unit, chrono::Duration::hours(1));
+        let token = self
+            .keys
+            .issue(user, user, &[role], unit, chrono::Duration::hours(1));
         Person::new(user, token, self.http.clone(), |s| self.url(s))
     }
 
     /// Polls `check` until it returns `Some`, or fails after `within`.
-    pub async fn eventually<T, F, Fut>(&self, what: &str, within: Duration, mut check: F) -> anyhow::Result<T>
+    pub async fn eventually<T, F, Fut>(
+        &self,
+        what: &str,
+        within: Duration,
+        mut check: F,
+    ) -> anyhow::Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Option<T>>,

@@ -44,16 +44,29 @@ fn staff(system: &System) -> Staff {
 }
 
 /// Waits until the backlog shows the case in `status`.
-async fn until_backlog_shows(system: &System, who: &Person, id: &str, status: &str) -> anyhow::Result<Value> {
+async fn until_backlog_shows(
+    system: &System,
+    who: &Person,
+    id: &str,
+    status: &str,
+) -> anyhow::Result<Value> {
     system
-        .eventually(&format!("case {id} to be {status} in the backlog"), SETTLE, || async {
-            let reply = who.tracked_case(id).await;
-            (reply.status == 200 && reply.body["status"] == status).then_some(reply.body)
-        })
+        .eventually(
+            &format!("case {id} to be {status} in the backlog"),
+            SETTLE,
+            || async {
+                let reply = who.tracked_case(id).await;
+                (reply.status == 200 && reply.body["status"] == status).then_some(reply.body)
+            },
+        )
         .await
 }
 
-async fn until_ok(system: &System, what: &str, f: impl Fn() -> futures::future::BoxFuture<'static, u16>) -> anyhow::Result<()> {
+async fn until_ok(
+    system: &System,
+    what: &str,
+    f: impl Fn() -> futures::future::BoxFuture<'static, u16>,
+) -> anyhow::Result<()> {
     system
         .eventually(what, SETTLE, || {
             let fut = f();
@@ -66,19 +79,32 @@ async fn full_lifecycle(backend: Backend) -> anyhow::Result<()> {
     let system = System::spawn(backend).await?;
     let s = staff(&system);
 
-    let received = s.clerk.receive(case_request("residence_permit", &["id_card"], 1)).await;
+    let received = s
+        .clerk
+        .receive(case_request("residence_permit", &["id_card"], 1))
+        .await;
     assert_eq!(received.status, 201, "{:?}", received.body);
     assert_eq!(received.body["status"], "awaiting_materials");
     let missing: Vec<&str> = received.body["missing_materials"]
         .as_array()
         .map(|a| a.iter().filter_map(|m| m["code"].as_str()).collect())
         .unwrap_or_default();
-    assert_eq!(missing, ["proof_of_residence", "proof_of_work_or_study"], "one notice lists everything missing");
-    assert!(!received.body.to_string().contains("13800138000"), "phone is masked");
+    assert_eq!(
+        missing,
+        ["proof_of_residence", "proof_of_work_or_study"],
+        "one notice lists everything missing"
+    );
+    assert!(
+        !received.body.to_string().contains("13800138000"),
+        "phone is masked"
+    );
     let id = received.id();
     until_backlog_shows(&system, &s.supervisor, &id, "awaiting_materials").await?;
 
-    let completed = s.clerk.add_materials(&id, &["proof_of_residence", "proof_of_work_or_study"]).await;
+    let completed = s
+        .clerk
+        .add_materials(&id, &["proof_of_residence", "proof_of_work_or_study"])
+        .await;
     assert_eq!(completed.status, 200, "{:?}", completed.body);
     assert_eq!(completed.body["status"], "pending_approval");
 

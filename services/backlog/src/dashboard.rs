@@ -10,13 +10,20 @@ use sea_orm::{ConnectionTrait, DbErr};
 use std::collections::BTreeMap;
 
 /// `unit` narrows to one unit; that unit is listed (with zeros) even before its first case.
-pub async fn backlog<C: ConnectionTrait>(db: &C, unit: Option<&str>, now: DateTime<Utc>) -> Result<BacklogView, DbErr> {
+pub async fn backlog<C: ConnectionTrait>(
+    db: &C,
+    unit: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<BacklogView, DbErr> {
     let rows = queries::counters(db, unit).await?;
     let mut tallies = figures::tally_by(&rows, |r| r.unit.clone());
     if let Some(unit) = unit {
         tallies.entry(unit.to_string()).or_default();
     }
-    let overdue: BTreeMap<String, i64> = queries::overdue_by_unit(db, unit, now).await?.into_iter().collect();
+    let overdue: BTreeMap<String, i64> = queries::overdue_by_unit(db, unit, now)
+        .await?
+        .into_iter()
+        .collect();
 
     let mut units = Vec::with_capacity(tallies.len());
     let mut all = Tally::default();
@@ -55,7 +62,12 @@ pub async fn oldest_open_age<C: ConnectionTrait>(
     Ok(oldest)
 }
 
-pub async fn stage_age<C: ConnectionTrait>(db: &C, unit: &str, stage: Stage, now: DateTime<Utc>) -> Result<Option<i64>, DbErr> {
+pub async fn stage_age<C: ConnectionTrait>(
+    db: &C,
+    unit: &str,
+    stage: Stage,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, DbErr> {
     let received = queries::oldest_open(db, unit, stage).await?;
     Ok(received.map(|at| (now - at).num_seconds().max(0)))
 }
@@ -68,7 +80,10 @@ fn figures_of(tally: &Tally, oldest_open_age_seconds: Option<i64>, overdue: i64)
             fulfilment: tally.in_stage(Stage::Fulfilment),
             total: tally.open(),
         },
-        by_status: Status::ALL.iter().map(|s| (s.as_str().to_string(), tally.count(*s))).collect(),
+        by_status: Status::ALL
+            .iter()
+            .map(|s| (s.as_str().to_string(), tally.count(*s)))
+            .collect(),
         received: tally.received(),
         finished: tally.finished(),
         oldest_open_age_seconds,

@@ -30,7 +30,11 @@ impl Tally {
 
     /// Cases whose status belongs to `stage` (for [`Stage::Done`], the finished ones).
     pub fn in_stage(&self, stage: Stage) -> i64 {
-        self.by_status.iter().filter(|(s, _)| s.stage() == stage).map(|(_, n)| n).sum()
+        self.by_status
+            .iter()
+            .filter(|(s, _)| s.stage() == stage)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     pub fn open(&self) -> i64 {
@@ -48,7 +52,10 @@ impl Tally {
 }
 
 /// Groups counter rows by `key`. A status name this version does not know is skipped.
-pub fn tally_by<K: Ord>(rows: &[count::Model], key: impl Fn(&count::Model) -> K) -> BTreeMap<K, Tally> {
+pub fn tally_by<K: Ord>(
+    rows: &[count::Model],
+    key: impl Fn(&count::Model) -> K,
+) -> BTreeMap<K, Tally> {
     let mut out: BTreeMap<K, Tally> = BTreeMap::new();
     for row in rows {
         if let Some(status) = Status::parse(&row.status) {
@@ -72,20 +79,26 @@ pub struct Drift {
 pub fn drift(counted: &[count::Model], maintained: &[count::Model]) -> Vec<Drift> {
     let mut both: BTreeMap<(&str, &str, &str), (i64, i64)> = BTreeMap::new();
     for row in counted {
-        both.entry((&row.unit, &row.service_type, &row.status)).or_default().0 += row.n;
+        both.entry((&row.unit, &row.service_type, &row.status))
+            .or_default()
+            .0 += row.n;
     }
     for row in maintained {
-        both.entry((&row.unit, &row.service_type, &row.status)).or_default().1 += row.n;
+        both.entry((&row.unit, &row.service_type, &row.status))
+            .or_default()
+            .1 += row.n;
     }
     both.into_iter()
         .filter(|(_, (c, m))| c != m)
-        .map(|((unit, service_type, status), (counted, maintained))| Drift {
-            unit: unit.to_string(),
-            service_type: service_type.to_string(),
-            status: status.to_string(),
-            counted,
-            maintained,
-        })
+        .map(
+            |((unit, service_type, status), (counted, maintained))| Drift {
+                unit: unit.to_string(),
+                service_type: service_type.to_string(),
+                status: status.to_string(),
+                counted,
+                maintained,
+            },
+        )
         .collect()
 }
 
@@ -114,7 +127,14 @@ mod tests {
         ];
         let by_unit = tally_by(&rows, |r| r.unit.clone());
         let u1 = &by_unit["u1"];
-        assert_eq!((u1.in_stage(Stage::Intake), u1.in_stage(Stage::Approval), u1.in_stage(Stage::Fulfilment)), (2, 3, 1));
+        assert_eq!(
+            (
+                u1.in_stage(Stage::Intake),
+                u1.in_stage(Stage::Approval),
+                u1.in_stage(Stage::Fulfilment)
+            ),
+            (2, 3, 1)
+        );
         assert_eq!((u1.open(), u1.received(), u1.finished()), (6, 12, 6));
         assert_eq!(by_unit["u2"].open(), 0);
     }

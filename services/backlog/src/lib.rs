@@ -73,14 +73,17 @@ impl Application {
         let probe = infra.probe(Some(events::CONSUMER)).with_metrics(move || {
             let db = db.clone();
             Box::pin(async move {
-                metrics::render(&db, Utc::now()).await.unwrap_or_else(|error| {
-                    // A failed scrape shows as missing series; the pipe metrics still go out.
-                    tracing::warn!(%error, "backlog metrics not read");
-                    String::new()
-                })
+                metrics::render(&db, Utc::now())
+                    .await
+                    .unwrap_or_else(|error| {
+                        // A failed scrape shows as missing series; the pipe metrics still go out.
+                        tracing::warn!(%error, "backlog metrics not read");
+                        String::new()
+                    })
             })
         });
-        let router = routes::router(state).merge(http::ops_router(probe, routes::ApiDoc::openapi()));
+        let router =
+            routes::router(state).merge(http::ops_router(probe, routes::ApiDoc::openapi()));
         let router = http::serve::layered(router, SERVICE);
         Ok(Application {
             infra,

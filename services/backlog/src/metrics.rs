@@ -14,7 +14,10 @@ pub async fn render<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Result<St
     let rows = queries::counters(db, None).await?;
     let by_type = figures::tally_by(&rows, |r| (r.unit.clone(), r.service_type.clone()));
     let by_unit = figures::tally_by(&rows, |r| r.unit.clone());
-    let overdue: BTreeMap<String, i64> = queries::overdue_by_unit(db, None, now).await?.into_iter().collect();
+    let overdue: BTreeMap<String, i64> = queries::overdue_by_unit(db, None, now)
+        .await?
+        .into_iter()
+        .collect();
 
     let mut out = Text::default();
     out.family("clearline_backlog_open", "gauge");
@@ -22,13 +25,27 @@ pub async fn render<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Result<St
         for stage in OPEN_STAGES {
             out.sample(
                 "clearline_backlog_open",
-                &[("unit", unit), ("stage", stage.as_str()), ("service_type", service_type)],
+                &[
+                    ("unit", unit),
+                    ("stage", stage.as_str()),
+                    ("service_type", service_type),
+                ],
                 tally.in_stage(stage),
             );
         }
     }
-    per_type(&mut out, &by_type, "clearline_backlog_received_total", Tally::received);
-    per_type(&mut out, &by_type, "clearline_backlog_finished_total", Tally::finished);
+    per_type(
+        &mut out,
+        &by_type,
+        "clearline_backlog_received_total",
+        Tally::received,
+    );
+    per_type(
+        &mut out,
+        &by_type,
+        "clearline_backlog_finished_total",
+        Tally::finished,
+    );
 
     out.family("clearline_backlog_oldest_open_age_seconds", "gauge");
     for (unit, tally) in &by_unit {
@@ -54,10 +71,19 @@ pub async fn render<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Result<St
 }
 
 /// A family summed per (unit, service type). Received and finished only grow, so counters.
-fn per_type(out: &mut Text, by_type: &BTreeMap<(String, String), Tally>, name: &str, figure: fn(&Tally) -> i64) {
+fn per_type(
+    out: &mut Text,
+    by_type: &BTreeMap<(String, String), Tally>,
+    name: &str,
+    figure: fn(&Tally) -> i64,
+) {
     out.family(name, "counter");
     for ((unit, service_type), tally) in by_type {
-        out.sample(name, &[("unit", unit), ("service_type", service_type)], figure(tally));
+        out.sample(
+            name,
+            &[("unit", unit), ("service_type", service_type)],
+            figure(tally),
+        );
     }
 }
 
@@ -70,14 +96,20 @@ impl Text {
     }
 
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: i64) {
-        let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+        let labels: Vec<String> = labels
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+            .collect();
         let _ = writeln!(self.0, "{name}{{{}}} {value}", labels.join(","));
     }
 }
 
 /// Label values are data (unit codes, service types): escape what the format reserves.
 fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -50,19 +50,31 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let result = match args.service {
         ServeService::Intake(c) => {
             clearline_platform::telemetry::init(clearline_intake::SERVICE);
-            clearline_intake::Application::build(c).await?.run(stop).await
+            clearline_intake::Application::build(c)
+                .await?
+                .run(stop)
+                .await
         }
         ServeService::Approval(c) => {
             clearline_platform::telemetry::init(clearline_approval::SERVICE);
-            clearline_approval::Application::build(c).await?.run(stop).await
+            clearline_approval::Application::build(c)
+                .await?
+                .run(stop)
+                .await
         }
         ServeService::Fulfilment(c) => {
             clearline_platform::telemetry::init(clearline_fulfilment::SERVICE);
-            clearline_fulfilment::Application::build(c).await?.run(stop).await
+            clearline_fulfilment::Application::build(c)
+                .await?
+                .run(stop)
+                .await
         }
         ServeService::Backlog(c) => {
             clearline_platform::telemetry::init(clearline_backlog::SERVICE);
-            clearline_backlog::Application::build(c).await?.run(stop).await
+            clearline_backlog::Application::build(c)
+                .await?
+                .run(stop)
+                .await
         }
     };
     clearline_platform::telemetry::shutdown();
@@ -83,7 +95,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let database = |service: &str| -> anyhow::Result<String> {
         Ok(match &args.database_url {
             Some(base) => db::service_database_url(base, service)?,
-            None => format!("sqlite://{}?mode=rwc", args.data_dir.join(format!("{service}.db")).display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                args.data_dir.join(format!("{service}.db")).display()
+            ),
         })
     };
     let common = |service: &str, offset: u16| -> anyhow::Result<CommonConfig> {
@@ -116,12 +131,16 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     })
     .await?;
 
-    print_welcome(&[
-        ("intake", intake.addr()),
-        ("approval", approval.addr()),
-        ("fulfilment", fulfilment.addr()),
-        ("backlog", backlog.addr()),
-    ], &nats_url, &args);
+    print_welcome(
+        &[
+            ("intake", intake.addr()),
+            ("approval", approval.addr()),
+            ("fulfilment", fulfilment.addr()),
+            ("backlog", backlog.addr()),
+        ],
+        &nats_url,
+        &args,
+    );
 
     let stop = shutdown::on_os_signal();
     let (a, b, c, d) = tokio::join!(
@@ -138,9 +157,24 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 pub const DEMO_USERS: [(&str, &str, Role, Option<&str>); 6] = [
     ("clerk1", "王窗口 Wang (clerk)", Role::Clerk, Some("HP01")),
     ("clerk2", "李窗口 Li (clerk)", Role::Clerk, Some("HP01")),
-    ("approver1", "赵审批 Zhao (approver)", Role::Approver, Some("HP01")),
-    ("officer1", "孙发证 Sun (fulfilment)", Role::Fulfilment, Some("HP01")),
-    ("supervisor1", "周所长 Zhou (supervisor)", Role::Supervisor, None),
+    (
+        "approver1",
+        "赵审批 Zhao (approver)",
+        Role::Approver,
+        Some("HP01"),
+    ),
+    (
+        "officer1",
+        "孙发证 Sun (fulfilment)",
+        Role::Fulfilment,
+        Some("HP01"),
+    ),
+    (
+        "supervisor1",
+        "周所长 Zhou (supervisor)",
+        Role::Supervisor,
+        None,
+    ),
     ("admin", "管理员 Admin", Role::Admin, None),
 ];
 
@@ -152,7 +186,10 @@ fn print_welcome(services: &[(&str, SocketAddr)], nats_url: &str, args: &DevArgs
     }
     println!("  nats        {nats_url}");
     match &args.database_url {
-        Some(url) => println!("  databases   PostgreSQL, <database>_<service> on {}", redact(url)),
+        Some(url) => println!(
+            "  databases   PostgreSQL, <database>_<service> on {}",
+            redact(url)
+        ),
         None => println!("  databases   SQLite files in {}", args.data_dir.display()),
     }
     println!("\nDemo tokens (valid 12 hours; send as `Authorization: Bearer <token>`):");

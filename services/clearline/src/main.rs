@@ -8,7 +8,11 @@ mod token;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "clearline", version, about = "clearline: case-work backlog tracker for public-service counters")]
+#[command(
+    name = "clearline",
+    version,
+    about = "clearline: case-work backlog tracker for public-service counters"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

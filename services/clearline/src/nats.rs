@@ -15,11 +15,18 @@ pub struct LocalNats {
 /// Where nats-server is: on PATH or where Debian puts it.
 pub fn find_binary() -> Option<PathBuf> {
     let candidates = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join("nats-server")).collect::<Vec<_>>())
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("nats-server"))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     candidates
         .into_iter()
-        .chain([PathBuf::from("/usr/sbin/nats-server"), PathBuf::from("/usr/local/bin/nats-server")])
+        .chain([
+            PathBuf::from("/usr/sbin/nats-server"),
+            PathBuf::from("/usr/local/bin/nats-server"),
+        ])
         .find(|p| p.is_file())
 }
 
@@ -40,7 +47,10 @@ pub async fn start(store_dir: &Path) -> anyhow::Result<LocalNats> {
         .context("starting nats-server")?;
     let url = format!("nats://127.0.0.1:{port}");
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return Ok(LocalNats { url, _child: child });
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -49,5 +59,7 @@ pub async fn start(store_dir: &Path) -> anyhow::Result<LocalNats> {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }

@@ -30,7 +30,13 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
     let name = args.name.as_deref().unwrap_or(&args.user);
     println!(
         "{}",
-        keys.issue(&args.user, name, &roles, args.unit.as_deref(), chrono::Duration::hours(args.ttl_hours))
+        keys.issue(
+            &args.user,
+            name,
+            &roles,
+            args.unit.as_deref(),
+            chrono::Duration::hours(args.ttl_hours)
+        )
     );
     Ok(())
 }
@@ -38,6 +44,12 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
 pub fn parse_roles(names: &[String]) -> anyhow::Result<Vec<Role>> {
     names
         .iter()
-        .map(|r| Role::parse(r).ok_or_else(|| anyhow::anyhow!("unknown role {r:?}: use clerk, approver, fulfilment, supervisor or admin")))
+        .map(|r| {
+            Role::parse(r).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown role {r:?}: use clerk, approver, fulfilment, supervisor or admin"
+                )
+            })
+        })
         .collect()
 }

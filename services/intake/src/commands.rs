@@ -5,7 +5,9 @@
 use crate::store::{numbers, Case, CaseRow, Cases};
 use chrono::{DateTime, Utc};
 use clearline_contracts::{v1, CaseEvent, EventDraft, Payload};
-use clearline_domain::{lifecycle, Channel, InvalidTransition, Phone, ResidentId, ServiceType, Status, WorkCalendar};
+use clearline_domain::{
+    lifecycle, Channel, InvalidTransition, Phone, ResidentId, ServiceType, Status, WorkCalendar,
+};
 use clearline_platform::outbox::Outbox;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel};
 use uuid::Uuid;
@@ -107,7 +109,11 @@ pub async fn add_materials<C: ConnectionTrait>(
             provided.push(code.clone());
         }
     }
-    let missing: Vec<String> = case.missing().into_iter().filter(|m| !provided.contains(m)).collect();
+    let missing: Vec<String> = case
+        .missing()
+        .into_iter()
+        .filter(|m| !provided.contains(m))
+        .collect();
     case.provided_materials = serde_json::json!(provided);
     case.missing_materials = serde_json::json!(missing);
     let payloads = if missing.is_empty() {
@@ -132,7 +138,13 @@ pub async fn cancel<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Case, CommandError> {
     case.cancel_reason = Some(reason.clone());
-    let events = advance(&mut case, vec![Payload::Cancelled(v1::Cancelled { reason })], actor, None, now)?;
+    let events = advance(
+        &mut case,
+        vec![Payload::Cancelled(v1::Cancelled { reason })],
+        actor,
+        None,
+        now,
+    )?;
     save(txn, outbox, case, &events).await
 }
 
@@ -150,14 +162,24 @@ pub async fn take_back<C: ConnectionTrait>(
         .as_str()
         .to_string();
     case.sequence = case.sequence.max(returned.sequence as i32);
-    let provided: Vec<String> = case.provided().into_iter().filter(|p| !missing.contains(p)).collect();
+    let provided: Vec<String> = case
+        .provided()
+        .into_iter()
+        .filter(|p| !missing.contains(p))
+        .collect();
     case.provided_materials = serde_json::json!(provided);
     case.missing_materials = serde_json::json!(missing);
     let system = Actor {
         id: "intake".to_string(),
         role: "system".to_string(),
     };
-    let events = advance(&mut case, vec![notice(missing)], &system, Some(returned.event_uuid()), now)?;
+    let events = advance(
+        &mut case,
+        vec![notice(missing)],
+        &system,
+        Some(returned.event_uuid()),
+        now,
+    )?;
     save(txn, outbox, case, &events).await
 }
 
@@ -234,7 +256,12 @@ fn advance(
     Ok(events)
 }
 
-async fn save<C: ConnectionTrait>(txn: &C, outbox: &Outbox, case: Case, events: &[CaseEvent]) -> Result<Case, CommandError> {
+async fn save<C: ConnectionTrait>(
+    txn: &C,
+    outbox: &Outbox,
+    case: Case,
+    events: &[CaseEvent],
+) -> Result<Case, CommandError> {
     let row: CaseRow = case.clone().into_active_model().reset_all();
     row.update(txn).await?;
     outbox.append(txn, events).await?;

@@ -18,7 +18,10 @@ pub struct IntakeEvents {
 
 impl EventHandler for IntakeEvents {
     fn handles(&self, kind: EventKind) -> bool {
-        matches!(kind, EventKind::Returned | EventKind::Rejected | EventKind::Closed)
+        matches!(
+            kind,
+            EventKind::Returned | EventKind::Rejected | EventKind::Closed
+        )
     }
 
     async fn handle(&self, txn: &DatabaseTransaction, event: &CaseEvent) -> anyhow::Result<()> {
@@ -29,15 +32,30 @@ impl EventHandler for IntakeEvents {
         let now = Utc::now();
         match &event.payload {
             Some(Payload::Returned(returned)) => {
-                match commands::take_back(txn, &self.outbox, case, event, returned.missing_materials.clone(), now).await {
+                match commands::take_back(
+                    txn,
+                    &self.outbox,
+                    case,
+                    event,
+                    returned.missing_materials.clone(),
+                    now,
+                )
+                .await
+                {
                     Ok(_) => {}
                     // Cancelled while approval was deciding: the return no longer applies.
-                    Err(commands::CommandError::NotAllowed(why)) => tracing::info!(%why, "return ignored"),
+                    Err(commands::CommandError::NotAllowed(why)) => {
+                        tracing::info!(%why, "return ignored")
+                    }
                     Err(commands::CommandError::Db(e)) => return Err(e.into()),
                 }
             }
-            Some(Payload::Rejected(_)) => commands::record_finish(txn, case, Status::Rejected, event.sequence, now).await?,
-            Some(Payload::Closed(_)) => commands::record_finish(txn, case, Status::Closed, event.sequence, now).await?,
+            Some(Payload::Rejected(_)) => {
+                commands::record_finish(txn, case, Status::Rejected, event.sequence, now).await?
+            }
+            Some(Payload::Closed(_)) => {
+                commands::record_finish(txn, case, Status::Closed, event.sequence, now).await?
+            }
             _ => {}
         }
         Ok(())

@@ -18,12 +18,12 @@ use clearline_platform::consumer::ConsumerSpec;
 use clearline_platform::http::{self, JwtKeys};
 use clearline_platform::outbox::Outbox;
 use clearline_platform::runtime::{self, Infra, Workers};
+use clearline_platform::shutdown::Shutdown as CancellationToken;
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
 pub const SERVICE: &str = "intake";
@@ -74,10 +74,17 @@ impl Application {
             calendar: WorkCalendar::china(),
             keys: infra.keys.clone(),
         };
-        let router = routes::router(state)
-            .merge(http::ops_router(infra.probe(Some(events::CONSUMER)), routes::ApiDoc::openapi()));
+        let router = routes::router(state).merge(http::ops_router(
+            infra.probe(Some(events::CONSUMER)),
+            routes::ApiDoc::openapi(),
+        ));
         let router = http::serve::layered(router, SERVICE);
-        Ok(Application { infra, listener, addr, router })
+        Ok(Application {
+            infra,
+            listener,
+            addr,
+            router,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {

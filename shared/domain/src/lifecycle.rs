@@ -19,7 +19,12 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 4] = [Stage::Intake, Stage::Approval, Stage::Fulfilment, Stage::Done];
+    pub const ALL: [Stage; 4] = [
+        Stage::Intake,
+        Stage::Approval,
+        Stage::Fulfilment,
+        Stage::Done,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

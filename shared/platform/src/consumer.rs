@@ -71,7 +71,16 @@ pub async fn run<H: EventHandler>(
 ) {
     let mut backoff = Duration::from_millis(200);
     while !shutdown.is_cancelled() {
-        match consume(&spec, &db, &js, handler.as_ref(), outbox.as_ref(), &shutdown).await {
+        match consume(
+            &spec,
+            &db,
+            &js,
+            handler.as_ref(),
+            outbox.as_ref(),
+            &shutdown,
+        )
+        .await
+        {
             Ok(()) => return,
             Err(error) => {
                 tracing::warn!(consumer = %spec.name, error = %format!("{error:#}"), "consumer interrupted; reconnecting");
@@ -186,7 +195,8 @@ async fn apply_one<H: EventHandler>(
 ) -> Result<Outcome, DbErr> {
     let deliveries = message.info().map(|i| i.delivered).unwrap_or(1);
     if deliveries > 1 {
-        metrics::counter!("consumer_redeliveries_total", "consumer" => spec.name.clone()).increment(1);
+        metrics::counter!("consumer_redeliveries_total", "consumer" => spec.name.clone())
+            .increment(1);
     }
     let event = match CaseEvent::decode_checked(&message.payload) {
         Ok(event) => event,
@@ -197,7 +207,9 @@ async fn apply_one<H: EventHandler>(
             return Ok(Outcome::Ack);
         }
     };
-    let Some(kind) = event.kind() else { return Ok(Outcome::Ack) };
+    let Some(kind) = event.kind() else {
+        return Ok(Outcome::Ack);
+    };
     if !handler.handles(kind) {
         return Ok(Outcome::Ack);
     }
@@ -216,14 +228,16 @@ async fn apply_one<H: EventHandler>(
         let savepoint = txn.begin().await?;
         if !record_in_inbox(&savepoint, &spec.name, &event).await? {
             savepoint.rollback().await?;
-            metrics::counter!("consumer_duplicates_total", "consumer" => spec.name.clone()).increment(1);
+            metrics::counter!("consumer_duplicates_total", "consumer" => spec.name.clone())
+                .increment(1);
             tracing::debug!("duplicate event skipped");
             return Ok(Outcome::Ack);
         }
         match handler.handle(&savepoint, &event).await {
             Ok(()) => {
                 savepoint.commit().await?;
-                metrics::counter!("consumer_applied_total", "consumer" => spec.name.clone()).increment(1);
+                metrics::counter!("consumer_applied_total", "consumer" => spec.name.clone())
+                    .increment(1);
                 Ok(Outcome::Ack)
             }
             Err(error) => {
@@ -245,7 +259,11 @@ async fn apply_one<H: EventHandler>(
 }
 
 /// Inserts the inbox row; `false` when this consumer has already applied the event.
-async fn record_in_inbox<C: ConnectionTrait>(db: &C, consumer: &str, event: &CaseEvent) -> Result<bool, DbErr> {
+async fn record_in_inbox<C: ConnectionTrait>(
+    db: &C,
+    consumer: &str,
+    event: &CaseEvent,
+) -> Result<bool, DbErr> {
     let result = db
         .execute(Statement::from_sql_and_values(
             db.get_database_backend(),
@@ -272,7 +290,10 @@ async fn dead_letter<C: ConnectionTrait>(
     // An undecodable message has no event id of its own: derive a stable one from its
     // stream position so a redelivery of the same bytes is still one dead letter.
     let stream_seq = message.info().map(|i| i.stream_sequence).unwrap_or(0);
-    let event_id = event.map_or_else(|| uuid::Uuid::from_u64_pair(0, stream_seq), CaseEvent::event_uuid);
+    let event_id = event.map_or_else(
+        || uuid::Uuid::from_u64_pair(0, stream_seq),
+        CaseEvent::event_uuid,
+    );
     let case_id = event.map(CaseEvent::case_uuid);
     metrics::counter!("dead_letters_total", "consumer" => spec.name.clone()).increment(1);
     db.execute(Statement::from_sql_and_values(
@@ -303,7 +324,11 @@ pub async fn broker_stats(js: &jetstream::Context, name: &str) -> anyhow::Result
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let info = consumer.info().await?;
-    Ok((info.num_pending, info.num_ack_pending as u64, info.num_redelivered as u64))
+    Ok((
+        info.num_pending,
+        info.num_ack_pending as u64,
+        info.num_redelivered as u64,
+    ))
 }
 
 /// Dead letters not yet replayed, for `/metrics`.
@@ -314,5 +339,8 @@ pub async fn dead_letter_count<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr>
             "SELECT COUNT(*) AS n FROM dead_letters WHERE replayed_at IS NULL",
         ))
         .await?;
-    Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
+    Ok(row
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0))
 }

@@ -4,7 +4,9 @@
 //! Migrations are plain SQL with the few type names that differ between PostgreSQL and
 //! SQLite filled in by [`Ddl`]; that keeps each table readable in one place.
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+};
 use sea_orm_migration::prelude::*;
 use std::time::Duration;
 
@@ -174,7 +176,11 @@ pub fn service_database_url(base: &str, service: &str) -> anyhow::Result<String>
     let slash = head
         .rfind('/')
         .filter(|&i| i > head.find("://").map_or(0, |s| s + 2))
-        .ok_or_else(|| anyhow::anyhow!("the database URL needs a database name, e.g. postgres://localhost/clearline"))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "the database URL needs a database name, e.g. postgres://localhost/clearline"
+            )
+        })?;
     let name = &head[slash + 1..];
     let name = if name.is_empty() { "clearline" } else { name };
     let mut url = format!("{}/{}_{}", &head[..slash], name, service);
@@ -191,14 +197,25 @@ pub async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
         Some((h, q)) => (h, Some(q)),
         None => (url, None),
     };
-    let slash = head.rfind('/').ok_or_else(|| anyhow::anyhow!("no database name in URL"))?;
+    let slash = head
+        .rfind('/')
+        .ok_or_else(|| anyhow::anyhow!("no database name in URL"))?;
     let name = &head[slash + 1..];
     anyhow::ensure!(
         !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
         "database names may use letters, digits and _ only"
     );
-    let admin_url = format!("{}/postgres{}", &head[..slash], query.map(|q| format!("?{q}")).unwrap_or_default());
-    let admin = Database::connect(ConnectOptions::new(admin_url).sqlx_logging(false).to_owned()).await?;
+    let admin_url = format!(
+        "{}/postgres{}",
+        &head[..slash],
+        query.map(|q| format!("?{q}")).unwrap_or_default()
+    );
+    let admin = Database::connect(
+        ConnectOptions::new(admin_url)
+            .sqlx_logging(false)
+            .to_owned(),
+    )
+    .await?;
     let exists = admin
         .query_one(sea_orm::Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
@@ -208,7 +225,9 @@ pub async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
         .await?
         .is_some();
     if !exists {
-        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await?;
     }
     admin.close().await?;
     Ok(())
@@ -216,9 +235,16 @@ pub async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
 
 /// Drops a PostgreSQL database (tests clean up after themselves).
 pub async fn drop_database(url: &str) -> anyhow::Result<()> {
-    let slash = url.rfind('/').ok_or_else(|| anyhow::anyhow!("no database name in URL"))?;
+    let slash = url
+        .rfind('/')
+        .ok_or_else(|| anyhow::anyhow!("no database name in URL"))?;
     let name = url[slash + 1..].split('?').next().unwrap_or_default();
-    let admin = Database::connect(ConnectOptions::new(format!("{}/postgres", &url[..slash])).sqlx_logging(false).to_owned()).await?;
+    let admin = Database::connect(
+        ConnectOptions::new(format!("{}/postgres", &url[..slash]))
+            .sqlx_logging(false)
+            .to_owned(),
+    )
+    .await?;
     admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .await?;

@@ -28,14 +28,23 @@ pub struct StoredResponse {
 
 impl IdempotencyKey {
     /// Reads the header, if any. Keys are opaque strings of 1..=200 visible ASCII characters.
-    pub fn from_headers(headers: &HeaderMap, user_id: &str, request: &impl Serialize) -> Result<Option<Self>, ApiError> {
-        let Some(value) = headers.get(HEADER) else { return Ok(None) };
+    pub fn from_headers(
+        headers: &HeaderMap,
+        user_id: &str,
+        request: &impl Serialize,
+    ) -> Result<Option<Self>, ApiError> {
+        let Some(value) = headers.get(HEADER) else {
+            return Ok(None);
+        };
         let key = value
             .to_str()
             .ok()
             .filter(|k| !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| b.is_ascii_graphic()))
             .ok_or_else(|| {
-                ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 200 visible ASCII characters")
+                ApiError::bad_request(
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1 to 200 visible ASCII characters",
+                )
             })?;
         let canonical = serde_json::to_vec(request).map_err(ApiError::internal)?;
         Ok(Some(IdempotencyKey {
@@ -47,7 +56,10 @@ impl IdempotencyKey {
 
     /// The stored answer for this key, or `None` when it is new. Fails with 422 when the
     /// key was used before for a different request.
-    pub async fn find<C: ConnectionTrait>(&self, db: &C) -> Result<Option<StoredResponse>, ApiError> {
+    pub async fn find<C: ConnectionTrait>(
+        &self,
+        db: &C,
+    ) -> Result<Option<StoredResponse>, ApiError> {
         let row = db
             .query_one(Statement::from_sql_and_values(
                 db.get_database_backend(),
@@ -74,7 +86,12 @@ impl IdempotencyKey {
     /// Stores the answer inside the transaction that created what it describes. A
     /// concurrent request with the same key makes this fail on the primary key; the caller
     /// then rolls back and answers with [`IdempotencyKey::find`].
-    pub async fn remember<C: ConnectionTrait>(&self, txn: &C, status: StatusCode, body: &impl Serialize) -> Result<(), DbErr> {
+    pub async fn remember<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        status: StatusCode,
+        body: &impl Serialize,
+    ) -> Result<(), DbErr> {
         let body = serde_json::to_value(body).map_err(|e| DbErr::Custom(e.to_string()))?;
         txn.execute(Statement::from_sql_and_values(
             txn.get_database_backend(),

@@ -31,7 +31,11 @@ impl Outbox {
     }
 
     /// Adds events inside the caller's transaction. Call [`Outbox::wake`] after the commit.
-    pub async fn append<C: ConnectionTrait>(&self, txn: &C, events: &[CaseEvent]) -> Result<(), DbErr> {
+    pub async fn append<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        events: &[CaseEvent],
+    ) -> Result<(), DbErr> {
         let traceparent = telemetry::current_traceparent();
         for event in events {
             let stmt = Statement::from_sql_and_values(
@@ -194,7 +198,11 @@ impl Relay {
             }
         }
         if !sent_ids.is_empty() {
-            let list = sent_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            let list = sent_ids
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
             txn.execute(Statement::from_sql_and_values(
                 backend,
                 format!("UPDATE outbox SET sent_at = $1 WHERE id IN ({list})"),
@@ -223,6 +231,8 @@ pub async fn backlog<C: ConnectionTrait>(db: &C) -> Result<(i64, f64), DbErr> {
     let Some(row) = row else { return Ok((0, 0.0)) };
     let n: i64 = row.try_get("", "n")?;
     let oldest: Option<chrono::DateTime<Utc>> = row.try_get("", "oldest").ok().flatten();
-    let age = oldest.map_or(0.0, |t| (Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0);
+    let age = oldest.map_or(0.0, |t| {
+        (Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
+    });
     Ok((n, age))
 }

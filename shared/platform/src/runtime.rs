@@ -31,7 +31,10 @@ pub struct Infra {
 
 impl Infra {
     /// Connects and migrates. `M` is the service's migrator (platform tables first).
-    pub async fn connect<M: MigratorTrait>(service: &'static str, config: CommonConfig) -> anyhow::Result<Self> {
+    pub async fn connect<M: MigratorTrait>(
+        service: &'static str,
+        config: CommonConfig,
+    ) -> anyhow::Result<Self> {
         let db = db::connect(&config.database_url).await?;
         M::up(&db, None).await?;
         let (nats, js) = stream::connect(&config.nats_url, service).await?;
@@ -81,7 +84,10 @@ pub struct InfraProbe {
 
 impl InfraProbe {
     /// Adds service-specific gauges read at scrape time (the backlog's business figures).
-    pub fn with_metrics(mut self, extra: impl Fn() -> BoxFuture<'static, String> + Send + Sync + 'static) -> Self {
+    pub fn with_metrics(
+        mut self,
+        extra: impl Fn() -> BoxFuture<'static, String> + Send + Sync + 'static,
+    ) -> Self {
         self.extra = Some(Arc::new(extra));
         self
     }
@@ -89,7 +95,9 @@ impl InfraProbe {
 
 impl Probe for InfraProbe {
     async fn ready(&self) -> Result<(), String> {
-        db::ping(&self.db).await.map_err(|_| "database unreachable".to_string())?;
+        db::ping(&self.db)
+            .await
+            .map_err(|_| "database unreachable".to_string())?;
         if self.nats.connection_state() != async_nats::connection::State::Connected {
             return Err("NATS unreachable".to_string());
         }
@@ -101,22 +109,39 @@ impl Probe for InfraProbe {
         let service = self.service;
         if let Ok((unsent, age)) = outbox::backlog(&self.db).await {
             let _ = writeln!(out, "# TYPE clearline_outbox_unsent gauge");
-            let _ = writeln!(out, "clearline_outbox_unsent{{service=\"{service}\"}} {unsent}");
+            let _ = writeln!(
+                out,
+                "clearline_outbox_unsent{{service=\"{service}\"}} {unsent}"
+            );
             let _ = writeln!(out, "# TYPE clearline_outbox_oldest_age_seconds gauge");
-            let _ = writeln!(out, "clearline_outbox_oldest_age_seconds{{service=\"{service}\"}} {age}");
+            let _ = writeln!(
+                out,
+                "clearline_outbox_oldest_age_seconds{{service=\"{service}\"}} {age}"
+            );
         }
         if let Ok(n) = consumer::dead_letter_count(&self.db).await {
             let _ = writeln!(out, "# TYPE clearline_dead_letters gauge");
             let _ = writeln!(out, "clearline_dead_letters{{service=\"{service}\"}} {n}");
         }
         if let Some(name) = &self.consumer {
-            if let Ok((pending, ack_pending, redelivered)) = consumer::broker_stats(&self.js, name).await {
+            if let Ok((pending, ack_pending, redelivered)) =
+                consumer::broker_stats(&self.js, name).await
+            {
                 let _ = writeln!(out, "# TYPE clearline_consumer_pending gauge");
-                let _ = writeln!(out, "clearline_consumer_pending{{consumer=\"{name}\"}} {pending}");
+                let _ = writeln!(
+                    out,
+                    "clearline_consumer_pending{{consumer=\"{name}\"}} {pending}"
+                );
                 let _ = writeln!(out, "# TYPE clearline_consumer_ack_pending gauge");
-                let _ = writeln!(out, "clearline_consumer_ack_pending{{consumer=\"{name}\"}} {ack_pending}");
+                let _ = writeln!(
+                    out,
+                    "clearline_consumer_ack_pending{{consumer=\"{name}\"}} {ack_pending}"
+                );
                 let _ = writeln!(out, "# TYPE clearline_consumer_redelivered gauge");
-                let _ = writeln!(out, "clearline_consumer_redelivered{{consumer=\"{name}\"}} {redelivered}");
+                let _ = writeln!(
+                    out,
+                    "clearline_consumer_redelivered{{consumer=\"{name}\"}} {redelivered}"
+                );
             }
         }
         if let Some(extra) = &self.extra {
@@ -144,9 +169,11 @@ pub async fn run<H: EventHandler>(
 ) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     if workers.relay {
-        let relay = infra
-            .outbox
-            .relay(infra.db.clone(), infra.js.clone(), infra.config.relay_poll());
+        let relay = infra.outbox.relay(
+            infra.db.clone(),
+            infra.js.clone(),
+            infra.config.relay_poll(),
+        );
         tasks.spawn(relay.run(shutdown.clone()));
     }
     if let Some((spec, handler)) = workers.consumer {
@@ -176,7 +203,11 @@ impl EventHandler for NoEvents {
     fn handles(&self, _: clearline_contracts::EventKind) -> bool {
         false
     }
-    async fn handle(&self, _: &sea_orm::DatabaseTransaction, _: &clearline_contracts::CaseEvent) -> anyhow::Result<()> {
+    async fn handle(
+        &self,
+        _: &sea_orm::DatabaseTransaction,
+        _: &clearline_contracts::CaseEvent,
+    ) -> anyhow::Result<()> {
         Ok(())
     }
 }

@@ -10,7 +10,10 @@ pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 /// Connects to NATS and makes sure the stream exists. Every service calls this at start, so
 /// whichever starts first creates the stream and the others find it.
-pub async fn connect(url: &str, client_name: &str) -> anyhow::Result<(async_nats::Client, jetstream::Context)> {
+pub async fn connect(
+    url: &str,
+    client_name: &str,
+) -> anyhow::Result<(async_nats::Client, jetstream::Context)> {
     let client = async_nats::ConnectOptions::new()
         .name(client_name)
         .retry_on_initial_connect()

@@ -27,11 +27,15 @@ static PROVIDER: OnceLock<Option<SdkTracerProvider>> = OnceLock::new();
 pub fn init(service: &'static str) {
     PROVIDER.get_or_init(|| {
         global::set_text_map_propagator(TraceContextPropagator::new());
-        let filter = EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,async_nats=warn,h2=warn,tower=warn"));
+        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            EnvFilter::new("info,sqlx=warn,sea_orm=warn,async_nats=warn,h2=warn,tower=warn")
+        });
         let json = std::env::var("CLEARLINE_LOG_FORMAT").is_ok_and(|v| v == "json");
         let fmt = if json {
-            tracing_subscriber::fmt::layer().json().with_current_span(true).boxed()
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .boxed()
         } else {
             tracing_subscriber::fmt::layer().compact().boxed()
         };
@@ -51,7 +55,10 @@ pub fn init(service: &'static str) {
 
 fn otlp_provider(service: &'static str) -> Option<SdkTracerProvider> {
     std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok()?;
-    let exporter = match opentelemetry_otlp::SpanExporter::builder().with_tonic().build() {
+    let exporter = match opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .build()
+    {
         Ok(exporter) => exporter,
         Err(error) => {
             eprintln!("OpenTelemetry export disabled: {error}");

@@ -125,15 +125,21 @@ pub async fn decide(
     Ok(Json(TaskView::new(&task, now)))
 }
 
-/// The unit a listing is limited to: the one asked for (a user who belongs to a unit may
-/// only ask for their own), else the user's own, else every unit.
+/// The unit a listing is limited to, by the same rule as acting on a task: the unit asked
+/// for if the user may act for it, else the user's own. Supervisors and admins who belong
+/// to no unit oversee them all; anyone else without a unit sees none.
 fn visible_unit(user: &AuthUser, asked: Option<String>) -> Result<Option<String>, ApiError> {
     match (asked, &user.unit) {
-        (Some(asked), Some(_)) => {
+        (Some(asked), _) => {
             user.require_unit(&asked)?;
             Ok(Some(asked))
         }
-        (asked, own) => Ok(asked.or_else(|| own.clone())),
+        (None, Some(own)) => Ok(Some(own.clone())),
+        (None, None) if user.has_role(Role::Supervisor) || user.has_role(Role::Admin) => Ok(None),
+        (None, None) => Err(ApiError::forbidden(
+            "wrong_unit",
+            "your token names no unit, so there is no queue to show",
+        )),
     }
 }
 

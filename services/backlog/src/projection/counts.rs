@@ -39,7 +39,10 @@ pub fn changes(old: Option<CountKey>, new: Option<CountKey>) -> Vec<(CountKey, i
     if old == new {
         return Vec::new();
     }
-    old.map(|k| (k, -1)).into_iter().chain(new.map(|k| (k, 1))).collect()
+    old.map(|k| (k, -1))
+        .into_iter()
+        .chain(new.map(|k| (k, 1)))
+        .collect()
 }
 
 /// Adds `delta` to one counter, creating it at `delta` the first time.
@@ -74,8 +77,14 @@ mod tests {
     #[test]
     fn a_move_is_minus_one_then_plus_one() {
         assert_eq!(
-            changes(Some(key(Status::Received)), Some(key(Status::PendingApproval))),
-            vec![(key(Status::Received), -1), (key(Status::PendingApproval), 1)]
+            changes(
+                Some(key(Status::Received)),
+                Some(key(Status::PendingApproval))
+            ),
+            vec![
+                (key(Status::Received), -1),
+                (key(Status::PendingApproval), 1)
+            ]
         );
     }
 
@@ -83,6 +92,9 @@ mod tests {
     fn staying_put_or_staying_unknown_changes_nothing() {
         assert!(changes(Some(key(Status::Received)), Some(key(Status::Received))).is_empty());
         assert!(changes(None, None).is_empty());
-        assert_eq!(changes(None, Some(key(Status::Booked))), vec![(key(Status::Booked), 1)]);
+        assert_eq!(
+            changes(None, Some(key(Status::Booked))),
+            vec![(key(Status::Booked), 1)]
+        );
     }
 }

@@ -77,9 +77,18 @@ pub fn derive(events: &[Recorded]) -> Option<CaseState> {
         due_at: ordered
             .iter()
             .rev()
-            .filter(|e| matches!(e.kind, EventKind::Received | EventKind::Submitted | EventKind::Approved))
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    EventKind::Received | EventKind::Submitted | EventKind::Approved
+                )
+            })
             .find_map(|e| e.detail.due_at),
-        updated_at: ordered.iter().map(|e| e.occurred_at).max().unwrap_or(first.occurred_at),
+        updated_at: ordered
+            .iter()
+            .map(|e| e.occurred_at)
+            .max()
+            .unwrap_or(first.occurred_at),
         finished_at: finishing.map(|e| e.occurred_at),
         last_sequence: ordered.iter().map(|e| e.sequence).max().unwrap_or(0),
         event_count: ordered.len(),
@@ -98,11 +107,24 @@ pub fn derive(events: &[Recorded]) -> Option<CaseState> {
 ///
 /// System actors (intake re-issuing a notice after a return) never own a case.
 fn owner(status: Status, ordered: &[&Recorded]) -> Option<String> {
-    let person = |e: &Recorded| (!e.actor_id.is_empty() && e.actor_role != "system").then(|| e.actor_id.clone());
-    let by = |kind: EventKind| ordered.iter().rev().filter(|e| e.kind == kind).find_map(|e| person(e));
+    let person = |e: &Recorded| {
+        (!e.actor_id.is_empty() && e.actor_role != "system").then(|| e.actor_id.clone())
+    };
+    let by = |kind: EventKind| {
+        ordered
+            .iter()
+            .rev()
+            .filter(|e| e.kind == kind)
+            .find_map(|e| person(e))
+    };
     let clerk = || {
         by(EventKind::Received)
-            .or_else(|| ordered.iter().rev().find_map(|e| e.detail.received_by.clone()))
+            .or_else(|| {
+                ordered
+                    .iter()
+                    .rev()
+                    .find_map(|e| e.detail.received_by.clone())
+            })
             .or_else(|| by(EventKind::AppointmentBooked))
     };
     let started = || by(EventKind::FulfilmentStarted);

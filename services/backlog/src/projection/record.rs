@@ -46,7 +46,9 @@ fn text(s: &str) -> Option<String> {
 
 /// Proto3 has no "absent" for an int64: 0 means not set.
 fn instant(ms: i64) -> Option<DateTime<Utc>> {
-    (ms != 0).then(|| DateTime::from_timestamp_millis(ms)).flatten()
+    (ms != 0)
+        .then(|| DateTime::from_timestamp_millis(ms))
+        .flatten()
 }
 
 impl Detail {
@@ -64,7 +66,9 @@ impl Detail {
                 d.approval_required = Some(p.approval_required);
                 d.missing_materials = Some(p.missing_materials.clone());
             }
-            Payload::MaterialsRequested(p) => d.missing_materials = Some(p.missing_materials.clone()),
+            Payload::MaterialsRequested(p) => {
+                d.missing_materials = Some(p.missing_materials.clone())
+            }
             Payload::MaterialsCompleted(_) | Payload::Fulfilled(_) | Payload::Closed(_) => {}
             Payload::Submitted(p) => {
                 d.approval_required = Some(p.approval_required);
@@ -141,7 +145,10 @@ impl Recorded {
             kind: EventKind::of(payload),
             occurred_at: event.occurred_at(),
             actor_id: event.actor_id().to_string(),
-            actor_role: event.actor.as_ref().map_or_else(String::new, |a| a.role.clone()),
+            actor_role: event
+                .actor
+                .as_ref()
+                .map_or_else(String::new, |a| a.role.clone()),
             unit: event.unit.clone(),
             case_number: event.case_number.clone(),
             service_type: event.service_type.clone(),
@@ -185,20 +192,53 @@ mod tests {
 
     fn payloads() -> Vec<Payload> {
         vec![
-            Payload::AppointmentBooked(v1::AppointmentBooked { window: "w1".into(), appointment_at_ms: 1_700_000_000_000 }),
-            Payload::Received(v1::Received { missing_materials: vec!["photo".into()], ..Default::default() }),
-            Payload::Received(v1::Received { window: "w1".into(), channel: "window".into(), ..Default::default() }),
-            Payload::MaterialsRequested(v1::MaterialsRequested { missing_materials: vec!["photo".into()] }),
+            Payload::AppointmentBooked(v1::AppointmentBooked {
+                window: "w1".into(),
+                appointment_at_ms: 1_700_000_000_000,
+            }),
+            Payload::Received(v1::Received {
+                missing_materials: vec!["photo".into()],
+                ..Default::default()
+            }),
+            Payload::Received(v1::Received {
+                window: "w1".into(),
+                channel: "window".into(),
+                ..Default::default()
+            }),
+            Payload::MaterialsRequested(v1::MaterialsRequested {
+                missing_materials: vec!["photo".into()],
+            }),
             Payload::MaterialsCompleted(v1::MaterialsCompleted {}),
-            Payload::Submitted(v1::Submitted { approval_required: true, round: 1, ..Default::default() }),
-            Payload::Submitted(v1::Submitted { approval_required: false, round: 2, ..Default::default() }),
-            Payload::Approved(v1::Approved { note: "ok".into(), due_at_ms: 1_700_000_000_000 }),
-            Payload::Rejected(v1::Rejected { reason: "no".into() }),
-            Payload::Returned(v1::Returned { missing_materials: vec!["x".into()], reason: "r".into() }),
-            Payload::FulfilmentStarted(v1::FulfilmentStarted { mode: "mail".into(), scheduled_for_ms: 0 }),
+            Payload::Submitted(v1::Submitted {
+                approval_required: true,
+                round: 1,
+                ..Default::default()
+            }),
+            Payload::Submitted(v1::Submitted {
+                approval_required: false,
+                round: 2,
+                ..Default::default()
+            }),
+            Payload::Approved(v1::Approved {
+                note: "ok".into(),
+                due_at_ms: 1_700_000_000_000,
+            }),
+            Payload::Rejected(v1::Rejected {
+                reason: "no".into(),
+            }),
+            Payload::Returned(v1::Returned {
+                missing_materials: vec!["x".into()],
+                reason: "r".into(),
+            }),
+            Payload::FulfilmentStarted(v1::FulfilmentStarted {
+                mode: "mail".into(),
+                scheduled_for_ms: 0,
+            }),
             Payload::Fulfilled(v1::Fulfilled {}),
             Payload::Closed(v1::Closed {}),
-            Payload::Cancelled(v1::Cancelled { reason: "withdrawn".into() }),
+            Payload::Cancelled(v1::Cancelled {
+                reason: "withdrawn".into(),
+            }),
         ]
     }
 
@@ -206,15 +246,23 @@ mod tests {
     fn a_stored_detail_gives_back_the_payloads_step() {
         for payload in payloads() {
             let detail = Detail::of(&payload);
-            let stored: Detail = serde_json::from_value(serde_json::to_value(&detail).unwrap()).unwrap();
+            let stored: Detail =
+                serde_json::from_value(serde_json::to_value(&detail).unwrap()).unwrap();
             assert_eq!(stored, detail);
-            assert_eq!(stored.step(EventKind::of(&payload)), step_of(&payload), "{payload:?}");
+            assert_eq!(
+                stored.step(EventKind::of(&payload)),
+                step_of(&payload),
+                "{payload:?}"
+            );
         }
     }
 
     #[test]
     fn unset_proto_fields_are_left_out() {
-        let detail = Detail::of(&Payload::FulfilmentStarted(v1::FulfilmentStarted { mode: String::new(), scheduled_for_ms: 0 }));
+        let detail = Detail::of(&Payload::FulfilmentStarted(v1::FulfilmentStarted {
+            mode: String::new(),
+            scheduled_for_ms: 0,
+        }));
         assert_eq!(serde_json::to_value(detail).unwrap(), serde_json::json!({}));
     }
 }

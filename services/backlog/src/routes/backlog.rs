@@ -44,7 +44,10 @@ pub async fn verify(
     let unit = readable_unit(&user, query.unit)?;
     let report = dashboard::verify(&app.db, unit.as_deref()).await?;
     if !report.ok {
-        tracing::warn!(drifted = report.drift.len(), "backlog counters drifted from the cases");
+        tracing::warn!(
+            drifted = report.drift.len(),
+            "backlog counters drifted from the cases"
+        );
     }
     Ok(Json(report))
 }

@@ -1,7 +1,7 @@
 //! `GET /api/v1/cases` (filtered, paged) and `GET /api/v1/cases/{id}` (with its timeline).
 
 use super::dto::{CaseDetail, CaseItem, CasePage, TimelineEntry};
-use super::{bad_query, readable_unit};
+use super::{bad_query, readable_unit, require_readable};
 use crate::store::queries::{self, CaseFilter};
 use crate::AppState;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -46,12 +46,18 @@ pub async fn list_cases(
     let stage = match query.stage.as_deref() {
         None => None,
         Some(s) => Some(Stage::parse(s).ok_or_else(|| {
-            ApiError::bad_request("invalid_stage", "stage must be intake, approval, fulfilment or done")
+            ApiError::bad_request(
+                "invalid_stage",
+                "stage must be intake, approval, fulfilment or done",
+            )
         })?),
     };
     let status = match query.status.as_deref() {
         None => None,
-        Some(s) => Some(Status::parse(s).ok_or_else(|| ApiError::bad_request("invalid_status", "no such status"))?),
+        Some(s) => Some(
+            Status::parse(s)
+                .ok_or_else(|| ApiError::bad_request("invalid_status", "no such status"))?,
+        ),
     };
     let filter = CaseFilter {
         unit,
@@ -82,11 +88,12 @@ pub async fn get_case(
     id: Result<Path<Uuid>, PathRejection>,
 ) -> Result<Json<CaseDetail>, ApiError> {
     readable_unit(&user, None)?;
-    let Path(id) = id.map_err(|_| ApiError::bad_request("invalid_case_id", "the case id must be a UUID"))?;
+    let Path(id) =
+        id.map_err(|_| ApiError::bad_request("invalid_case_id", "the case id must be a UUID"))?;
     let row = queries::find_case(&app.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("case_not_found", "no such case"))?;
-    user.require_unit(&row.unit)?;
+    require_readable(&user, &row.unit)?;
     let timeline = queries::timeline(&app.db, id).await?;
     Ok(Json(CaseDetail {
         case: CaseItem::new(&row, Utc::now()),

@@ -36,6 +36,8 @@ impl ActiveModelBehavior for ActiveModel {}
 
 impl Model {
     pub fn status(&self) -> Option<clearline_domain::Status> {
-        self.status.as_deref().and_then(clearline_domain::Status::parse)
+        self.status
+            .as_deref()
+            .and_then(clearline_domain::Status::parse)
     }
 }

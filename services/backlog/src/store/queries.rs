@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use clearline_domain::{Stage, Status};
 use sea_orm::sea_query::NullOrdering;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -20,7 +20,10 @@ fn open_stage_names() -> Vec<&'static str> {
 }
 
 /// The maintained counters, for one unit or all.
-pub async fn counters<C: ConnectionTrait>(db: &C, unit: Option<&str>) -> Result<Vec<count::Model>, DbErr> {
+pub async fn counters<C: ConnectionTrait>(
+    db: &C,
+    unit: Option<&str>,
+) -> Result<Vec<count::Model>, DbErr> {
     let mut select = CaseCounts::find();
     if let Some(unit) = unit {
         select = select.filter(count::Column::Unit.eq(unit));
@@ -29,7 +32,10 @@ pub async fn counters<C: ConnectionTrait>(db: &C, unit: Option<&str>) -> Result<
 }
 
 /// The same counters recounted from the cases themselves, for `/verify`.
-pub async fn recount<C: ConnectionTrait>(db: &C, unit: Option<&str>) -> Result<Vec<count::Model>, DbErr> {
+pub async fn recount<C: ConnectionTrait>(
+    db: &C,
+    unit: Option<&str>,
+) -> Result<Vec<count::Model>, DbErr> {
     use case::Column;
     let mut select = BacklogCases::find()
         .select_only()
@@ -57,7 +63,11 @@ pub async fn recount<C: ConnectionTrait>(db: &C, unit: Option<&str>) -> Result<V
 }
 
 /// When the oldest open case of a unit and stage was received; one index seek.
-pub async fn oldest_open<C: ConnectionTrait>(db: &C, unit: &str, stage: Stage) -> Result<Option<DateTime<Utc>>, DbErr> {
+pub async fn oldest_open<C: ConnectionTrait>(
+    db: &C,
+    unit: &str,
+    stage: Stage,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
     use case::Column;
     BacklogCases::find()
         .select_only()
@@ -178,5 +188,8 @@ pub async fn timeline<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Vec<event:
 
 /// Every case's row, for comparing two databases in tests and audits.
 pub async fn all_cases<C: ConnectionTrait>(db: &C) -> Result<Vec<case::Model>, DbErr> {
-    BacklogCases::find().order_by_asc(case::Column::CaseId).all(db).await
+    BacklogCases::find()
+        .order_by_asc(case::Column::CaseId)
+        .all(db)
+        .await
 }

@@ -108,7 +108,7 @@ pub async fn fulfil(
     State(app): State<AppState>,
     user: AuthUser,
     path: Result<Path<Uuid>, PathRejection>,
-    ApiJson(_): ApiJson<NoFields>,
+    ApiJson(_empty): ApiJson<NoFields>,
 ) -> Result<Json<TaskView>, ApiError> {
     user.require_any(&[Role::Fulfilment])?;
     perform(&app, &user, case_id(path)?, Action::Fulfil).await
@@ -122,7 +122,7 @@ pub async fn close(
     State(app): State<AppState>,
     user: AuthUser,
     path: Result<Path<Uuid>, PathRejection>,
-    ApiJson(_): ApiJson<NoFields>,
+    ApiJson(_empty): ApiJson<NoFields>,
 ) -> Result<Json<TaskView>, ApiError> {
     user.require_any(&[Role::Fulfilment])?;
     perform(&app, &user, case_id(path)?, Action::Close).await
@@ -150,7 +150,7 @@ async fn perform(
         .await
         .map_err(|error| match error {
             CommandError::NotAllowed(why) => {
-                ApiError::conflict("invalid_transition", &why.to_string())
+                ApiError::conflict("invalid_transition", why.to_string())
             }
             CommandError::Db(e) => ApiError::internal(e),
         })?;
@@ -161,15 +161,21 @@ async fn perform(
     Ok(Json(TaskView::new(&task, now)))
 }
 
-/// The unit a listing is limited to: the one asked for (a user who belongs to a unit may
-/// only ask for their own), else the user's own, else every unit.
+/// The unit a listing is limited to, by the same rule as acting on a task: the unit asked
+/// for if the user may act for it, else the user's own. Supervisors and admins who belong
+/// to no unit oversee them all; anyone else without a unit sees none.
 fn visible_unit(user: &AuthUser, asked: Option<String>) -> Result<Option<String>, ApiError> {
     match (asked, &user.unit) {
-        (Some(asked), Some(_)) => {
+        (Some(asked), _) => {
             user.require_unit(&asked)?;
             Ok(Some(asked))
         }
-        (asked, own) => Ok(asked.or_else(|| own.clone())),
+        (None, Some(own)) => Ok(Some(own.clone())),
+        (None, None) if user.has_role(Role::Supervisor) || user.has_role(Role::Admin) => Ok(None),
+        (None, None) => Err(ApiError::forbidden(
+            "wrong_unit",
+            "your token names no unit, so there is no queue to show",
+        )),
     }
 }
 

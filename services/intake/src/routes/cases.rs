@@ -40,17 +40,32 @@ pub async fn create_case(
     }
     let new = validate(&app, &user, request)?;
     let txn = app.db.begin().await?;
-    let case = commands::register(&txn, &app.outbox, new, &actor(&user), &app.calendar, Utc::now())
-        .await
-        .map_err(command_error)?;
-    let view = serde_json::to_value(CaseView::new(&case, &app.catalog)).map_err(ApiError::internal)?;
+    let case = commands::register(
+        &txn,
+        &app.outbox,
+        new,
+        &actor(&user),
+        &app.calendar,
+        Utc::now(),
+    )
+    .await
+    .map_err(command_error)?;
+    let view =
+        serde_json::to_value(CaseView::new(&case, &app.catalog)).map_err(ApiError::internal)?;
     if let Some(key) = &key {
-        if key.remember(&txn, StatusCode::CREATED, &view).await.is_err() {
+        if key
+            .remember(&txn, StatusCode::CREATED, &view)
+            .await
+            .is_err()
+        {
             // Another request with the same key won the race; answer as it did.
             txn.rollback().await?;
             return match key.find(&app.db).await? {
                 Some(stored) => Ok((stored.status, Json(stored.body))),
-                None => Err(ApiError::conflict("idempotency_conflict", "a request with this key is in progress; retry")),
+                None => Err(ApiError::conflict(
+                    "idempotency_conflict",
+                    "a request with this key is in progress; retry",
+                )),
             };
         }
     }
@@ -62,11 +77,18 @@ pub async fn create_case(
 
 /// Turns the request into a [`NewCase`], collecting every problem at once so the clerk can
 /// fix them in one go.
-fn validate<'a>(app: &'a AppState, user: &AuthUser, request: CreateCase) -> Result<NewCase<'a>, ApiError> {
+fn validate<'a>(
+    app: &'a AppState,
+    user: &AuthUser,
+    request: CreateCase,
+) -> Result<NewCase<'a>, ApiError> {
     let mut problems: Vec<(&str, &str, String)> = Vec::new();
     let unit = match (&request.unit, &user.unit) {
         (Some(asked), Some(own)) if asked != own => {
-            return Err(ApiError::forbidden("wrong_unit", "clerks register cases for their own unit only"))
+            return Err(ApiError::forbidden(
+                "wrong_unit",
+                "clerks register cases for their own unit only",
+            ))
         }
         (Some(unit), _) | (None, Some(unit)) => unit.trim().to_string(),
         (None, None) => String::new(),
@@ -81,13 +103,21 @@ fn validate<'a>(app: &'a AppState, user: &AuthUser, request: CreateCase) -> Resu
     let channel = match request.channel.as_deref() {
         None => Some(Channel::Window),
         Some(c) => Channel::parse(c).or_else(|| {
-            problems.push(("channel", "invalid_channel", "channel must be window, phone_appointment, home_visit, batch or online".into()));
+            problems.push((
+                "channel",
+                "invalid_channel",
+                "channel must be window, phone_appointment, home_visit, batch or online".into(),
+            ));
             None
         }),
     };
     let name = request.applicant.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 64 {
-        problems.push(("applicant.name", "invalid_name", "the applicant's name must be 1 to 64 characters".into()));
+        problems.push((
+            "applicant.name",
+            "invalid_name",
+            "the applicant's name must be 1 to 64 characters".into(),
+        ));
     }
     let id = ResidentId::parse(&request.applicant.id_number)
         .map_err(|e| problems.push(("applicant.id_number", e.code(), e.to_string())))
@@ -98,7 +128,11 @@ fn validate<'a>(app: &'a AppState, user: &AuthUser, request: CreateCase) -> Resu
     let service = app.catalog.get(&request.service_type);
     let missing = match service {
         None => {
-            problems.push(("service_type", "unknown_service_type", "no such service type in the catalog".into()));
+            problems.push((
+                "service_type",
+                "unknown_service_type",
+                "no such service type in the catalog".into(),
+            ));
             None
         }
         Some(service) => service
@@ -107,7 +141,14 @@ fn validate<'a>(app: &'a AppState, user: &AuthUser, request: CreateCase) -> Resu
             .ok(),
     };
     match (problems.is_empty(), service, channel, id, phone, missing) {
-        (true, Some(service), Some(channel), Some(applicant_id), Some(applicant_phone), Some(missing)) => Ok(NewCase {
+        (
+            true,
+            Some(service),
+            Some(channel),
+            Some(applicant_id),
+            Some(applicant_phone),
+            Some(missing),
+        ) => Ok(NewCase {
             service,
             unit,
             window,
@@ -136,7 +177,8 @@ fn invalid(problems: Vec<(&str, &str, String)>) -> ApiError {
         "invalid_name" => "invalid_name",
         _ => "validation_failed",
     };
-    let mut error = ApiError::unprocessable(code, "the request has invalid fields; nothing was written");
+    let mut error =
+        ApiError::unprocessable(code, "the request has invalid fields; nothing was written");
     for (field, code, message) in &problems {
         error = error.with_field(field, code, message);
     }
@@ -159,7 +201,11 @@ async fn load(app: &AppState, user: &AuthUser, id: Uuid) -> Result<crate::store:
 
 /// One case, with the resident's data masked.
 #[utoipa::path(get, path = "/api/v1/cases/{id}", responses((status = 200, body = CaseView), (status = 404)))]
-pub async fn get_case(State(app): State<AppState>, user: AuthUser, Path(id): Path<Uuid>) -> Result<Json<CaseView>, ApiError> {
+pub async fn get_case(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<CaseView>, ApiError> {
     let case = load(&app, &user, id).await?;
     Ok(Json(CaseView::new(&case, &app.catalog)))
 }
@@ -193,7 +239,12 @@ pub async fn list_cases(
         .limit(query.limit.unwrap_or(100).min(500))
         .all(&app.db)
         .await?;
-    Ok(Json(cases.iter().map(|c| CaseView::new(c, &app.catalog)).collect()))
+    Ok(Json(
+        cases
+            .iter()
+            .map(|c| CaseView::new(c, &app.catalog))
+            .collect(),
+    ))
 }
 
 /// Record materials the resident brought; submits the case when nothing is missing.
@@ -208,20 +259,30 @@ pub async fn add_materials(
     user.require_any(&[Role::Clerk])?;
     let txn = app.db.begin().await?;
     let case = load_for_update(&txn, &user, id).await?;
-    let service = app
-        .catalog
-        .get(&case.service_type)
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("case's service type left the catalog")))?;
+    let service = app.catalog.get(&case.service_type).ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("case's service type left the catalog"))
+    })?;
     if request.materials.is_empty() {
-        return Err(ApiError::unprocessable("missing_field", "materials must list at least one code")
-            .with_field("materials", "missing_field", "at least one material code"));
+        return Err(ApiError::unprocessable(
+            "missing_field",
+            "materials must list at least one code",
+        )
+        .with_field("materials", "missing_field", "at least one material code"));
     }
     service
         .missing_materials(&request.materials)
         .map_err(|e| invalid(vec![("materials", "unknown_material", e.to_string())]))?;
-    let case = commands::add_materials(&txn, &app.outbox, case, service, &request.materials, &actor(&user), Utc::now())
-        .await
-        .map_err(command_error)?;
+    let case = commands::add_materials(
+        &txn,
+        &app.outbox,
+        case,
+        service,
+        &request.materials,
+        &actor(&user),
+        Utc::now(),
+    )
+    .await
+    .map_err(command_error)?;
     txn.commit().await?;
     app.outbox.wake();
     Ok(Json(CaseView::new(&case, &app.catalog)))
@@ -239,8 +300,13 @@ pub async fn cancel_case(
     user.require_any(&[Role::Clerk, Role::Supervisor])?;
     let reason = request.reason.trim().to_string();
     if reason.is_empty() {
-        return Err(ApiError::unprocessable("missing_field", "a reason is required")
-            .with_field("reason", "missing_field", "why the resident withdrew"));
+        return Err(
+            ApiError::unprocessable("missing_field", "a reason is required").with_field(
+                "reason",
+                "missing_field",
+                "why the resident withdrew",
+            ),
+        );
     }
     let txn = app.db.begin().await?;
     let case = load_for_update(&txn, &user, id).await?;

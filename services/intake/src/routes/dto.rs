@@ -105,7 +105,9 @@ impl CaseView {
             channel: case.channel.clone(),
             service_type: case.service_type.clone(),
             status: case.status.clone(),
-            stage: status.map_or("intake", |s: Status| s.stage().as_str()).to_string(),
+            stage: status
+                .map_or("intake", |s: Status| s.stage().as_str())
+                .to_string(),
             round: case.round,
             provided_materials: case.provided().into_iter().map(material).collect(),
             missing_materials: case.missing().into_iter().map(material).collect(),

@@ -309,7 +309,13 @@ mod tests {
 
     #[test]
     fn expired_token_is_token_expired() {
-        let token = keys().issue("u1", "Wang", &[Role::Clerk], None, chrono::Duration::hours(-1));
+        let token = keys().issue(
+            "u1",
+            "Wang",
+            &[Role::Clerk],
+            None,
+            chrono::Duration::hours(-1),
+        );
         let error = keys().verify(&token).unwrap_err();
         assert_eq!(error.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(error.code(), "token_expired");
@@ -317,10 +323,18 @@ mod tests {
 
     #[test]
     fn other_secret_garbage_and_unknown_roles_are_invalid() {
-        let other = JwtKeys::from_secret("another-secret")
-            .issue("u1", "Wang", &[Role::Admin], None, chrono::Duration::hours(1));
+        let other = JwtKeys::from_secret("another-secret").issue(
+            "u1",
+            "Wang",
+            &[Role::Admin],
+            None,
+            chrono::Duration::hours(1),
+        );
         assert_eq!(keys().verify(&other).unwrap_err().code(), "invalid_token");
-        assert_eq!(keys().verify("not.a.jwt").unwrap_err().code(), "invalid_token");
+        assert_eq!(
+            keys().verify("not.a.jwt").unwrap_err().code(),
+            "invalid_token"
+        );
 
         let now = chrono::Utc::now().timestamp();
         for roles in [vec!["clerk".to_string(), "root".to_string()], vec![]] {
@@ -395,12 +409,21 @@ mod tests {
 
     #[tokio::test]
     async fn extractor_reads_the_bearer_token() {
-        let token = keys().issue("clerk1", "Wang", &[Role::Clerk], None, chrono::Duration::hours(1));
+        let token = keys().issue(
+            "clerk1",
+            "Wang",
+            &[Role::Clerk],
+            None,
+            chrono::Duration::hours(1),
+        );
         assert_eq!(
             call(Some(&format!("Bearer {token}"))).await,
             (StatusCode::OK, "clerk1".to_string())
         );
-        assert_eq!(call(Some(&format!("bearer {token}"))).await.0, StatusCode::OK);
+        assert_eq!(
+            call(Some(&format!("bearer {token}"))).await.0,
+            StatusCode::OK
+        );
     }
 
     #[tokio::test]

@@ -112,7 +112,11 @@ impl ApiError {
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         ApiError {
             source: Some(err.into()),
-            ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_CODE, INTERNAL_DETAIL)
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                INTERNAL_CODE,
+                INTERNAL_DETAIL,
+            )
         }
     }
 
@@ -143,7 +147,11 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         Problem {
             kind: format!("{PROBLEM_BASE}{}", self.code),
-            title: self.status.canonical_reason().unwrap_or("Error").to_string(),
+            title: self
+                .status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_string(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
             code: self.code.to_string(),
@@ -180,11 +188,8 @@ impl From<anyhow::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = match serde_json::to_vec(&self.problem()) {
-            Ok(body) => body,
-            // Serialising plain strings and numbers cannot fail; answer anyway, without a body.
-            Err(_) => Vec::new(),
-        };
+        // Serialising plain strings and numbers cannot fail; answer anyway, without a body.
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
@@ -245,7 +250,11 @@ mod tests {
     #[tokio::test]
     async fn answers_problem_json_with_code_and_fields() {
         let error = ApiError::unprocessable("invalid_phone", "the request has invalid fields")
-            .with_field("applicant.phone", "invalid_phone", "11 digits starting with 1");
+            .with_field(
+                "applicant.phone",
+                "invalid_phone",
+                "11 digits starting with 1",
+            );
         let response = error.into_response();
 
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -276,8 +285,8 @@ mod tests {
 
     #[tokio::test]
     async fn omits_errors_when_there_are_none() {
-        let body = body_json(ApiError::not_found("case_not_found", "no such case").into_response())
-            .await;
+        let body =
+            body_json(ApiError::not_found("case_not_found", "no such case").into_response()).await;
         assert_eq!(body["status"], 404);
         assert_eq!(body["title"], "Not Found");
         assert!(body.get("errors").is_none());
@@ -313,8 +322,8 @@ mod tests {
 
     #[tokio::test]
     async fn unauthorized_names_the_bearer_scheme() {
-        let response = ApiError::unauthorized("missing_token", "a bearer token is required")
-            .into_response();
+        let response =
+            ApiError::unauthorized("missing_token", "a bearer token is required").into_response();
         assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
     }
 

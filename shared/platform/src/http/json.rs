@@ -131,24 +131,29 @@ fn data_error(text: &str) -> ApiError {
             "",
         ),
     };
-    let at = |detail: String| match &path {
+    let at = |detail: String, path: Option<&str>| match path {
         Some(path) => format!("{detail} at `{path}`"),
         None => detail,
     };
-    let field = |name: &str| match &path {
+    let field = |path: Option<&str>, name: &str| match path {
         Some(path) => format!("{path}.{name}"),
         None => name.to_string(),
     };
     let whole = path.clone().unwrap_or_else(|| ".".to_string());
 
     if let Some(name) = quoted_name(message, "missing field `") {
-        let error = ApiError::unprocessable("invalid_body", at(format!("missing field `{name}`")));
-        return error.with_field(&field(name), "missing_field", "this field is required");
+        let detail = at(format!("missing field `{name}`"), path.as_deref());
+        return ApiError::unprocessable("invalid_body", detail).with_field(
+            &field(path.as_deref(), name),
+            "missing_field",
+            "this field is required",
+        );
     }
     if let Some(name) = quoted_name(message, "duplicate field `") {
-        let detail = at(format!("duplicate field `{name}`"));
-        return ApiError::unprocessable("invalid_body", &detail).with_field(
-            &field(name),
+        let parent = parent_of(path.as_deref(), name);
+        let detail = at(format!("duplicate field `{name}`"), parent);
+        return ApiError::unprocessable("invalid_body", detail).with_field(
+            &field(parent, name),
             "duplicate_field",
             "this field appears more than once",
         );
@@ -156,12 +161,17 @@ fn data_error(text: &str) -> ApiError {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         // The name comes from the input, so it is shown only when it looks like a field name.
         let (name, choices) = split_unknown(rest);
+        let parent = parent_of(path.as_deref(), name);
         let (detail, name) = if is_identifier(name) {
-            (format!("unknown field `{name}`{choices}"), field(name))
+            (
+                format!("unknown field `{name}`{choices}"),
+                field(parent, name),
+            )
         } else {
-            (format!("an unknown field{choices}"), whole)
+            let name = parent.map_or_else(|| ".".to_string(), str::to_string);
+            (format!("an unknown field{choices}"), name)
         };
-        let detail = at(detail);
+        let detail = at(detail, parent);
         return ApiError::unprocessable("invalid_body", &detail).with_field(
             &name,
             "unknown_field",
@@ -171,7 +181,7 @@ fn data_error(text: &str) -> ApiError {
     if let Some(rest) = message.strip_prefix("unknown variant `") {
         // The variant is a value the client sent: never shown; the choices are ours.
         let (_, choices) = split_unknown(rest);
-        let detail = at(format!("unknown variant{choices}"));
+        let detail = at(format!("unknown variant{choices}"), path.as_deref());
         return ApiError::unprocessable("invalid_body", &detail).with_field(
             &whole,
             "unknown_variant",
@@ -196,10 +206,26 @@ fn data_error(text: &str) -> ApiError {
         Some(expected) => format!("expected {}", truncate(expected, 200)),
         None => "not a valid value here".to_string(),
     };
-    let error = ApiError::unprocessable("invalid_body", at(GENERIC_SHAPE.to_string()));
+    let detail = at(GENERIC_SHAPE.to_string(), path.as_deref());
+    let error = ApiError::unprocessable("invalid_body", detail);
     match &path {
         Some(path) => error.with_field(path, code, &message),
         None => error,
+    }
+}
+
+/// The path without its last segment when that segment is the field `name` itself (or its
+/// masked `?`): serde_path_to_error counts the key it was reading when the error came.
+fn parent_of<'a>(path: Option<&'a str>, name: &str) -> Option<&'a str> {
+    let path = path?;
+    let (parent, last) = match path.rsplit_once('.') {
+        Some((parent, last)) => (Some(parent), last),
+        None => (None, path),
+    };
+    if last == name || (last == "?" && !is_identifier(name)) {
+        parent
+    } else {
+        Some(path)
     }
 }
 
@@ -309,6 +335,7 @@ mod tests {
     }
 
     #[derive(Debug, Deserialize, Serialize)]
+    #[serde(deny_unknown_fields)]
     struct Applicant {
         name: String,
         age: u32,
@@ -351,7 +378,11 @@ mod tests {
             .unwrap()
             .to_string();
         let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
-        (status, content_type, String::from_utf8(bytes.to_vec()).unwrap())
+        (
+            status,
+            content_type,
+            String::from_utf8(bytes.to_vec()).unwrap(),
+        )
     }
 
     async fn send_json(body: &str) -> (StatusCode, serde_json::Value, String) {
@@ -465,7 +496,34 @@ mod tests {
         let (status, problem, text) = send_json(&body).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(!text.contains(ID), "{text}");
+        assert_eq!(
+            problem["detail"],
+            "an unknown field, expected one of `service`, `applicant`, `notes`"
+        );
+        assert_eq!(problem["errors"][0]["field"], ".");
         assert_eq!(problem["errors"][0]["code"], "unknown_field");
+    }
+
+    #[tokio::test]
+    async fn nested_unknown_and_duplicate_fields_name_their_parent() {
+        let body = format!(
+            r#"{{"service":"id_card","applicant":{{"name":"a","age":1,"id_number":"{ID}","nmae":"x"}}}}"#
+        );
+        let (_, problem, _) = send_json(&body).await;
+        assert_eq!(
+            problem["detail"],
+            "unknown field `nmae`, expected one of `name`, `age`, `id_number` at `applicant`"
+        );
+        assert_eq!(problem["errors"][0]["field"], "applicant.nmae");
+
+        let body = format!(
+            r#"{{"service":"id_card","applicant":{{"name":"a","name":"b","age":1,"id_number":"{ID}"}}}}"#
+        );
+        let (status, problem, _) = send_json(&body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem["detail"], "duplicate field `name` at `applicant`");
+        assert_eq!(problem["errors"][0]["field"], "applicant.name");
+        assert_eq!(problem["errors"][0]["code"], "duplicate_field");
     }
 
     #[tokio::test]

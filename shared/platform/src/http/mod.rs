@@ -6,8 +6,8 @@ pub mod json;
 pub mod ops;
 pub mod serve;
 
-pub use auth::{AuthUser, JwtKeys, Role};
-pub use error::{ApiError, FieldError};
+pub use auth::{AuthUser, Claims, JwtKeys, Role};
+pub use error::{log_errors, ApiError, ErrorCause, FieldError, Problem, ProblemCode};
 pub use json::ApiJson;
-pub use ops::{ops_router, Probe};
-pub use serve::serve;
+pub use ops::{metrics_handle, ops_router, track_http, Probe, ServiceName};
+pub use serve::{layered, serve};

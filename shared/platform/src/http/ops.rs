@@ -56,8 +56,8 @@ pub fn ops_router<P: Probe>(probe: P, openapi: utoipa::openapi::OpenApi) -> Rout
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz::<P>))
-        .route("/metrics", get(metrics::<P>))
-        .route("/api-docs/openapi.json", get(openapi::<P>))
+        .route("/metrics", get(metrics_text::<P>))
+        .route("/api-docs/openapi.json", get(openapi_doc::<P>))
         .with_state(ops)
 }
 
@@ -68,7 +68,9 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 /// Ready: dependencies answer, so traffic may come. 503 `not_ready` otherwise.
-async fn readyz<P: Probe>(State(ops): State<Arc<Ops<P>>>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn readyz<P: Probe>(
+    State(ops): State<Arc<Ops<P>>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     match tokio::time::timeout(READY_TIMEOUT, ops.probe.ready()).await {
         Ok(Ok(())) => Ok(Json(serde_json::json!({ "status": "ready" }))),
         Ok(Err(dependency)) => Err(ApiError::unavailable("not_ready", dependency)),
@@ -79,7 +81,7 @@ async fn readyz<P: Probe>(State(ops): State<Arc<Ops<P>>>) -> Result<Json<serde_j
     }
 }
 
-async fn metrics<P: Probe>(State(ops): State<Arc<Ops<P>>>) -> Response {
+async fn metrics_text<P: Probe>(State(ops): State<Arc<Ops<P>>>) -> Response {
     let mut body = ops.metrics.render();
     if !body.is_empty() && !body.ends_with('\n') {
         body.push('\n');
@@ -89,7 +91,7 @@ async fn metrics<P: Probe>(State(ops): State<Arc<Ops<P>>>) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-async fn openapi<P: Probe>(State(ops): State<Arc<Ops<P>>>) -> Response {
+async fn openapi_doc<P: Probe>(State(ops): State<Arc<Ops<P>>>) -> Response {
     Json(&ops.openapi).into_response()
 }
 
@@ -222,7 +224,11 @@ mod tests {
             .map(|v| v.to_str().unwrap().to_string())
             .unwrap_or_default();
         let body = to_bytes(response.into_body(), 1 << 22).await.unwrap();
-        (status, content_type, String::from_utf8(body.to_vec()).unwrap())
+        (
+            status,
+            content_type,
+            String::from_utf8(body.to_vec()).unwrap(),
+        )
     }
 
     fn router(ready: Result<(), String>) -> Router {
@@ -296,6 +302,9 @@ mod tests {
     #[test]
     fn unusual_methods_share_one_label() {
         assert_eq!(method_label(&Method::POST), "POST");
-        assert_eq!(method_label(&Method::from_bytes(b"PURGE").unwrap()), "OTHER");
+        assert_eq!(
+            method_label(&Method::from_bytes(b"PURGE").unwrap()),
+            "OTHER"
+        );
     }
 }

@@ -181,7 +181,7 @@ mod tests {
 
         let text = logs.text();
         assert_eq!(text.matches("disk on fire").count(), 1, "{text}");
-        assert!(text.contains("route=/cases/{id}"), "{text}");
+        assert!(text.contains(r#"route="/cases/{id}""#), "{text}");
         assert!(text.contains("clerk7"), "{text}");
         assert!(text.contains("code=\"internal_error\""), "{text}");
         for personal in [ID, "13800138000", "Wang"] {
