@@ -5,9 +5,17 @@
 //!   (a SQLite file or a PostgreSQL database), removed when the test ends.
 //! - [`system`]: the four services as separate processes (so a test can SIGKILL one).
 //! - [`people`]: clerks, approvers, fulfilment officers and supervisors as typed clients.
+//! - [`station`]: one unit's staff working cases through the system, and waits for what
+//!   each of them would see next.
+//! - [`pipes`]: the broker and the databases underneath: "is everything consumed?",
+//!   outboxes, inboxes, row counts.
+//! - [`backends`]: `on_both_backends!`, a scenario once on SQLite and once on PostgreSQL.
 
+pub mod backends;
 pub mod infra;
 pub mod people;
+pub mod pipes;
+pub mod station;
 pub mod system;
 
 pub use infra::Backend;

@@ -213,3 +213,75 @@ pub fn case_request(service_type: &str, materials: &[&str], n: u32) -> Value {
         "materials": materials,
     })
 }
+
+/// Reads a response into a [`Reply`], as [`Person::send`] does.
+async fn reply_of(sent: Result<reqwest::Response, reqwest::Error>) -> Reply {
+    match sent {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let body = response.json::<Value>().await.unwrap_or(Value::Null);
+            Reply { status, body }
+        }
+        Err(error) => Reply {
+            status: 0,
+            body: json!({ "transport_error": error.to_string() }),
+        },
+    }
+}
+
+impl Person {
+    /// A POST whose body is sent as given, e.g. JSON that does not parse.
+    pub async fn post_raw(
+        &self,
+        service: &str,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> Reply {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base(service)))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body.to_string());
+        reply_of(request.send().await).await
+    }
+
+    /// A POST with no `Authorization` header at all: someone who has not signed in.
+    pub async fn post_without_token(&self, service: &str, path: &str, body: Value) -> Reply {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base(service)))
+            .json(&body);
+        reply_of(request.send().await).await
+    }
+
+    /// A plain-text GET, e.g. `/metrics`: the status and the body.
+    pub async fn get_text(&self, service: &str, path: &str) -> (u16, String) {
+        let request = self
+            .http
+            .get(format!("{}{path}", self.base(service)))
+            .bearer_auth(&self.token);
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                (status, response.text().await.unwrap_or_default())
+            }
+            Err(error) => (0, error.to_string()),
+        }
+    }
+
+    // The clerk's view of the window.
+    pub async fn case_at_window(&self, id: &str) -> Reply {
+        self.get("intake", &format!("/api/v1/cases/{id}")).await
+    }
+    /// The unit's cases received in the last day, newest first.
+    pub async fn cases_at_window(&self) -> Reply {
+        self.get("intake", "/api/v1/cases?limit=500").await
+    }
+
+    // The supervisor's list: `query` is a query string without the `?`, e.g. `stage=done`.
+    pub async fn tracked_cases(&self, query: &str) -> Reply {
+        self.get("backlog", &format!("/api/v1/cases?{query}")).await
+    }
+}

@@ -142,6 +142,31 @@ impl System {
         }
     }
 
+    /// The process id of a running service; `None` while it is down.
+    pub fn pid(&self, service: &str) -> Option<u32> {
+        self.services
+            .iter()
+            .find(|s| s.name == service)
+            .and_then(|s| s.child.as_ref())
+            .map(Child::id)
+    }
+
+    /// A crash and a restart: SIGKILL, `down_for` with nothing listening, then a fresh
+    /// process on the same port and database, waited for until it is ready.
+    pub async fn restart(&mut self, service: &str, down_for: Duration) -> anyhow::Result<()> {
+        self.kill(service);
+        tokio::time::sleep(down_for).await;
+        self.start(service)?;
+        self.wait_ready(service).await
+    }
+
+    /// The last `lines` lines of a service's log, every life of it (the log is appended to).
+    pub fn log_tail(&self, service: &str, lines: usize) -> String {
+        let log = std::fs::read_to_string(self.log_path(service)).unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
     pub async fn wait_ready(&self, service: &str) -> anyhow::Result<()> {
         let url = format!("{}/readyz", self.url(service));
         let start = Instant::now();

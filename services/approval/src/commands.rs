@@ -7,20 +7,13 @@
 
 use crate::store::{self, Task, TaskStatus};
 use chrono::{DateTime, Utc};
-use clearline_contracts::{v1, CaseEvent, EventDraft, Payload};
+use clearline_contracts::{v1, Actor, CaseEvent, EventDraft, Payload};
 use clearline_domain::{lifecycle, InvalidTransition, ServiceType, Step};
 use clearline_platform::outbox::Outbox;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, IntoActiveModel};
 
 /// Longest reason or note kept; it travels in an event and is shown on the dashboard.
 pub const MAX_REASON_CHARS: usize = 500;
-
-/// Who acts: a staff user in a role (from the bearer token).
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub id: String,
-    pub role: String,
-}
 
 /// The three decisions an approver can make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

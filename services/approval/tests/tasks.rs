@@ -5,8 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::Utc;
-use clearline_approval::commands::{self, Actor, CommandError, DecisionInput, DecisionKind};
+use clearline_approval::commands::{self, CommandError, DecisionInput, DecisionKind};
 use clearline_approval::store::{self, TaskStatus};
+use clearline_contracts::Actor;
 use clearline_contracts::{v1, CaseEvent, EventDraft, Payload};
 use clearline_domain::Catalog;
 use clearline_platform::outbox::Outbox;

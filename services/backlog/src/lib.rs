@@ -21,14 +21,12 @@ use axum::extract::FromRef;
 use chrono::Utc;
 use clap::Parser;
 use clearline_platform::config::CommonConfig;
-use clearline_platform::consumer::ConsumerSpec;
-use clearline_platform::http::{self, JwtKeys};
-use clearline_platform::runtime::{self, Infra, Workers};
+use clearline_platform::http::JwtKeys;
+use clearline_platform::runtime::{Bound, Infra, InfraProbe, Parts};
 use clearline_platform::shutdown::Shutdown;
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::TcpListener;
 use utoipa::OpenApi;
 
 pub const SERVICE: &str = "backlog";
@@ -54,58 +52,57 @@ impl FromRef<AppState> for Arc<JwtKeys> {
 }
 
 /// A built service: connected, migrated and bound, not yet serving.
-pub struct Application {
-    infra: Infra,
-    listener: TcpListener,
-    addr: SocketAddr,
-    router: axum::Router,
-}
+pub struct Application(Bound);
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let infra = Infra::connect::<store::Migrator>(SERVICE, config.common).await?;
-        let (listener, addr) = infra.bind(DEFAULT_PORT).await?;
-        let state = AppState {
-            db: infra.db.clone(),
-            keys: infra.keys.clone(),
-        };
-        let db = infra.db.clone();
-        let probe = infra.probe(Some(events::CONSUMER)).with_metrics(move || {
-            let db = db.clone();
-            Box::pin(async move {
-                metrics::render(&db, Utc::now())
-                    .await
-                    .unwrap_or_else(|error| {
-                        // A failed scrape shows as missing series; the pipe metrics still go out.
-                        tracing::warn!(%error, "backlog metrics not read");
-                        String::new()
-                    })
-            })
-        });
-        let router =
-            routes::router(state).merge(http::ops_router(probe, routes::ApiDoc::openapi()));
-        let router = http::serve::layered(router, SERVICE);
-        Ok(Application {
-            infra,
-            listener,
-            addr,
-            router,
-        })
+        let bound = Bound::build::<store::Migrator>(
+            SERVICE,
+            DEFAULT_PORT,
+            config.common,
+            Some(events::CONSUMER),
+            |infra| {
+                let state = AppState {
+                    db: infra.db.clone(),
+                    keys: infra.keys.clone(),
+                };
+                Parts {
+                    router: routes::router(state),
+                    openapi: routes::ApiDoc::openapi(),
+                    probe: scrape_metrics(infra),
+                }
+            },
+        )
+        .await?;
+        Ok(Application(bound))
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.0.addr()
     }
 
     /// Serves the API and consumes every event until `shutdown`. The backlog emits nothing
     /// yet (SLA warnings come later), so it runs no outbox relay.
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let config = &self.infra.config;
-        let spec = ConsumerSpec::new(events::CONSUMER, config.max_deliver, config.ack_wait());
-        let workers = Workers {
-            consumer: Some((spec, Arc::new(events::BacklogEvents))),
-            relay: false,
-        };
-        runtime::run(self.infra, self.listener, self.router, workers, shutdown).await
+        self.0
+            .run(Some(events::BacklogEvents), false, shutdown)
+            .await
     }
+}
+
+/// The pipe metrics every service reports, plus the business figures read at scrape time.
+fn scrape_metrics(infra: &Infra) -> InfraProbe {
+    let db = infra.db.clone();
+    infra.probe(Some(events::CONSUMER)).with_metrics(move || {
+        let db = db.clone();
+        Box::pin(async move {
+            metrics::render(&db, Utc::now())
+                .await
+                .unwrap_or_else(|error| {
+                    // A failed scrape shows as missing series; the pipe metrics still go out.
+                    tracing::warn!(%error, "backlog metrics not read");
+                    String::new()
+                })
+        })
+    })
 }

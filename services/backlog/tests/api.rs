@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod support;
 
 use axum::body::Body;
@@ -26,7 +27,7 @@ struct Backlog {
 }
 
 /// u1: one case in fulfilment, one closed; u2: one pending approval past its due time.
-async fn spawn_backlog() -> Backlog {
+async fn spawn_backlog(backend: Backend) -> Backlog {
     let t0 = base_time();
     let mut open = Story::new(1, "u1", "residence_permit", true, t0, Duration::days(14));
     open.received(CLERK, &[])
@@ -42,7 +43,7 @@ async fn spawn_backlog() -> Backlog {
         .closed();
     let mut overdue = Story::new(3, "u2", "residence_permit", true, t0, Duration::days(2));
     overdue.received(CLERK2, &[]);
-    let db = fresh_db().await;
+    let db = fresh(backend).await;
     for story in [&open, &closed, &overdue] {
         db.apply_all(&story.events).await;
     }
@@ -97,9 +98,8 @@ impl Backlog {
     }
 }
 
-#[tokio::test]
-async fn a_supervisor_sees_every_unit_and_a_clerk_only_their_own() {
-    let backlog = spawn_backlog().await;
+async fn a_supervisor_sees_every_unit_and_a_clerk_only_their_own(backend: Backend) {
+    let backlog = spawn_backlog(backend).await;
     let all: BacklogView = backlog
         .get_ok("/api/v1/backlog", Role::Supervisor, None)
         .await;
@@ -137,9 +137,8 @@ async fn a_supervisor_sees_every_unit_and_a_clerk_only_their_own() {
     assert_eq!(narrowed.totals.received, 2);
 }
 
-#[tokio::test]
-async fn the_list_filters_and_orders_by_due_time() {
-    let backlog = spawn_backlog().await;
+async fn the_list_filters_and_orders_by_due_time(backend: Backend) {
+    let backlog = spawn_backlog(backend).await;
     let page: CasePage = backlog
         .get_ok("/api/v1/cases", Role::Supervisor, None)
         .await;
@@ -184,9 +183,8 @@ async fn the_list_filters_and_orders_by_due_time() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
-#[tokio::test]
-async fn a_case_comes_with_its_timeline_in_order() {
-    let backlog = spawn_backlog().await;
+async fn a_case_comes_with_its_timeline_in_order(backend: Backend) {
+    let backlog = spawn_backlog(backend).await;
     let id = backlog.open.case_id;
     let case: CaseDetail = backlog
         .get_ok(&format!("/api/v1/cases/{id}"), Role::Clerk, Some("u1"))
@@ -233,9 +231,8 @@ async fn a_case_comes_with_its_timeline_in_order() {
     assert_eq!(body["code"], "case_not_found");
 }
 
-#[tokio::test]
-async fn verify_finds_no_drift_and_reports_a_tampered_counter() {
-    let backlog = spawn_backlog().await;
+async fn verify_finds_no_drift_and_reports_a_tampered_counter(backend: Backend) {
+    let backlog = spawn_backlog(backend).await;
     let report: VerifyReport = backlog
         .get_ok("/api/v1/backlog/verify", Role::Supervisor, None)
         .await;
@@ -264,9 +261,8 @@ async fn verify_finds_no_drift_and_reports_a_tampered_counter() {
     );
 }
 
-#[tokio::test]
-async fn metrics_report_the_backlog_per_unit_stage_and_service_type() {
-    let backlog = spawn_backlog().await;
+async fn metrics_report_the_backlog_per_unit_stage_and_service_type(backend: Backend) {
+    let backlog = spawn_backlog(backend).await;
     let text = metrics::render(&backlog.db.db, Utc::now()).await.unwrap();
     for line in [
         "# TYPE clearline_backlog_open gauge",
@@ -292,4 +288,26 @@ async fn metrics_report_the_backlog_per_unit_stage_and_service_type() {
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap();
     assert!(age > 9 * 86_400);
+}
+
+on_both_backends!(
+    a_supervisor_sees_every_unit_and_a_clerk_only_their_own,
+    the_list_filters_and_orders_by_due_time,
+    a_case_comes_with_its_timeline_in_order,
+    verify_finds_no_drift_and_reports_a_tampered_counter,
+    metrics_report_the_backlog_per_unit_stage_and_service_type,
+);
+
+#[test]
+fn every_route_is_in_the_openapi_document() {
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(routes::ApiDoc::openapi()).unwrap();
+    for path in [
+        "/api/v1/backlog",
+        "/api/v1/backlog/verify",
+        "/api/v1/cases",
+        "/api/v1/cases/{id}",
+    ] {
+        assert!(doc["paths"][path]["get"].is_object(), "{path} undocumented");
+    }
 }

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod support;
 
 use chrono::{DateTime, Duration, Utc};
@@ -364,22 +365,6 @@ fn shuffled_and_duplicated_events_converge_on_sqlite() {
 #[test]
 fn shuffled_and_duplicated_events_converge_on_postgres() {
     shuffled_and_duplicated_events_converge(Backend::Postgres, 6);
-}
-
-/// Each scenario runs on SQLite and on PostgreSQL, as `<scenario>::sqlite` and `::postgres`.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$scenario(super::Backend::Sqlite).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::$scenario(super::Backend::Postgres).await;
-            }
-        }
-    )*};
 }
 
 on_both_backends!(

@@ -7,17 +7,10 @@
 
 use crate::store::{self, Task, TaskStatus};
 use chrono::{DateTime, Utc};
-use clearline_contracts::{v1, CaseEvent, EventDraft, Payload};
+use clearline_contracts::{v1, Actor, CaseEvent, EventDraft, Payload};
 use clearline_domain::{lifecycle, FulfilmentMode, InvalidTransition, Step};
 use clearline_platform::outbox::Outbox;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, IntoActiveModel};
-
-/// Who acts: a staff user in a role (from the bearer token).
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub id: String,
-    pub role: String,
-}
 
 /// What an officer does to a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,15 +14,13 @@ pub mod store;
 use axum::extract::FromRef;
 use clap::Parser;
 use clearline_platform::config::CommonConfig;
-use clearline_platform::consumer::ConsumerSpec;
-use clearline_platform::http::{self, JwtKeys};
+use clearline_platform::http::JwtKeys;
 use clearline_platform::outbox::Outbox;
-use clearline_platform::runtime::{self, Infra, Workers};
+use clearline_platform::runtime::{Bound, Parts};
 use clearline_platform::shutdown::Shutdown;
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::TcpListener;
 use utoipa::OpenApi;
 
 pub const SERVICE: &str = "fulfilment";
@@ -49,46 +47,39 @@ impl FromRef<AppState> for Arc<JwtKeys> {
 }
 
 /// A built service: connected, migrated and bound, not yet serving.
-pub struct Application {
-    infra: Infra,
-    listener: TcpListener,
-    addr: SocketAddr,
-    router: axum::Router,
-}
+pub struct Application(Bound);
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let infra = Infra::connect::<store::Migrator>(SERVICE, config.common).await?;
-        let (listener, addr) = infra.bind(DEFAULT_PORT).await?;
-        let state = AppState {
-            db: infra.db.clone(),
-            outbox: infra.outbox.clone(),
-            keys: infra.keys.clone(),
-        };
-        let router = routes::router(state).merge(http::ops_router(
-            infra.probe(Some(events::CONSUMER)),
-            routes::ApiDoc::openapi(),
-        ));
-        let router = http::serve::layered(router, SERVICE);
-        Ok(Application {
-            infra,
-            listener,
-            addr,
-            router,
-        })
+        let bound = Bound::build::<store::Migrator>(
+            SERVICE,
+            DEFAULT_PORT,
+            config.common,
+            Some(events::CONSUMER),
+            |infra| {
+                let state = AppState {
+                    db: infra.db.clone(),
+                    outbox: infra.outbox.clone(),
+                    keys: infra.keys.clone(),
+                };
+                Parts {
+                    router: routes::router(state),
+                    openapi: routes::ApiDoc::openapi(),
+                    probe: infra.probe(Some(events::CONSUMER)),
+                }
+            },
+        )
+        .await?;
+        Ok(Application(bound))
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.0.addr()
     }
 
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let config = &self.infra.config;
-        let spec = ConsumerSpec::new(events::CONSUMER, config.max_deliver, config.ack_wait());
-        let workers = Workers {
-            consumer: Some((spec, Arc::new(events::FulfilmentEvents))),
-            relay: true,
-        };
-        runtime::run(self.infra, self.listener, self.router, workers, shutdown).await
+        self.0
+            .run(Some(events::FulfilmentEvents), true, shutdown)
+            .await
     }
 }

@@ -5,9 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::Utc;
+use clearline_contracts::Actor;
 use clearline_contracts::{v1, CaseEvent, EventDraft, Payload};
 use clearline_domain::FulfilmentMode;
-use clearline_fulfilment::commands::{self, Action, Actor, CommandError};
+use clearline_fulfilment::commands::{self, Action, CommandError};
 use clearline_fulfilment::store::{self, TaskStatus};
 use clearline_platform::outbox::Outbox;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};

@@ -4,20 +4,13 @@
 
 use crate::store::{numbers, Case, CaseRow, Cases};
 use chrono::{DateTime, Utc};
-use clearline_contracts::{v1, CaseEvent, EventDraft, Payload};
+use clearline_contracts::{v1, Actor, CaseEvent, EventDraft, Payload};
 use clearline_domain::{
     lifecycle, Channel, InvalidTransition, Phone, ResidentId, ServiceType, Status, WorkCalendar,
 };
 use clearline_platform::outbox::Outbox;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel};
 use uuid::Uuid;
-
-/// Who acts: a staff user in a role (from the bearer token), or a service reacting to an event.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub id: String,
-    pub role: String,
-}
 
 /// A resident's request, already validated.
 pub struct NewCase<'a> {
@@ -169,10 +162,7 @@ pub async fn take_back<C: ConnectionTrait>(
         .collect();
     case.provided_materials = serde_json::json!(provided);
     case.missing_materials = serde_json::json!(missing);
-    let system = Actor {
-        id: "intake".to_string(),
-        role: "system".to_string(),
-    };
+    let system = Actor::system("intake");
     let events = advance(
         &mut case,
         vec![notice(missing)],

@@ -1,6 +1,6 @@
 //! Building and reading case events.
 
-use crate::v1::{case_event::Payload, Actor, CaseEvent};
+use crate::v1::{self, case_event::Payload, CaseEvent};
 use chrono::{DateTime, Utc};
 use clearline_domain::Step;
 use prost::Message;
@@ -103,6 +103,24 @@ pub fn step_of(payload: &Payload) -> Step {
     }
 }
 
+/// Who caused an event: a staff user in the role they acted in, or a service reacting to
+/// another event ([`Actor::system`]). Never a resident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub id: String,
+    pub role: String,
+}
+
+impl Actor {
+    /// A service acting on its own, e.g. intake issuing a notice when a case is returned.
+    pub fn system(service: &str) -> Actor {
+        Actor {
+            id: service.to_string(),
+            role: "system".to_string(),
+        }
+    }
+}
+
 /// What a service knows when it decides to emit an event; [`EventDraft::build`] adds the id
 /// and the time.
 #[derive(Debug, Clone)]
@@ -125,7 +143,7 @@ impl EventDraft {
             case_id: self.case_id.to_string(),
             r#type: EventKind::of(&self.payload).as_str().to_string(),
             occurred_at_ms: at.timestamp_millis(),
-            actor: Some(Actor {
+            actor: Some(v1::Actor {
                 user_id: self.actor_id,
                 role: self.actor_role,
             }),

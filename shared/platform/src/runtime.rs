@@ -211,3 +211,81 @@ impl EventHandler for NoEvents {
         Ok(())
     }
 }
+
+/// What a service adds to the common start: its routes, their OpenAPI document and its probe.
+pub struct Parts {
+    pub router: axum::Router,
+    pub openapi: utoipa::openapi::OpenApi,
+    pub probe: InfraProbe,
+}
+
+/// A service connected, migrated and bound to its port, not yet serving. Every service's
+/// `Application` is one of these plus its event handler.
+pub struct Bound {
+    infra: Infra,
+    listener: TcpListener,
+    addr: SocketAddr,
+    router: axum::Router,
+    consumer: Option<&'static str>,
+}
+
+impl Bound {
+    /// Connects, migrates with `M`, binds, and assembles the router from `parts` plus the
+    /// ops endpoints, wrapped in the common layers.
+    pub async fn build<M: MigratorTrait>(
+        service: &'static str,
+        default_port: u16,
+        config: CommonConfig,
+        consumer: Option<&'static str>,
+        parts: impl FnOnce(&Infra) -> Parts,
+    ) -> anyhow::Result<Bound> {
+        let infra = Infra::connect::<M>(service, config).await?;
+        let (listener, addr) = infra.bind(default_port).await?;
+        let Parts {
+            router,
+            openapi,
+            probe,
+        } = parts(&infra);
+        let router = http::layered(router.merge(http::ops_router(probe, openapi)), service);
+        Ok(Bound {
+            infra,
+            listener,
+            addr,
+            router,
+            consumer,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn infra(&self) -> &Infra {
+        &self.infra
+    }
+
+    /// Serves until `shutdown`, with the consumer named at build (if any) handled by
+    /// `handler`, and the outbox relay when the service emits events.
+    pub async fn run<H: EventHandler>(
+        self,
+        handler: Option<H>,
+        relay: bool,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let config = &self.infra.config;
+        let consumer = self.consumer.zip(handler).map(|(name, handler)| {
+            (
+                ConsumerSpec::new(name, config.max_deliver, config.ack_wait()),
+                Arc::new(handler),
+            )
+        });
+        run(
+            self.infra,
+            self.listener,
+            self.router,
+            Workers { consumer, relay },
+            shutdown,
+        )
+        .await
+    }
+}

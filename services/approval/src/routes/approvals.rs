@@ -1,14 +1,13 @@
 //! `/api/v1/approvals`: the queue, one task, and the decision on it.
 
 use super::dto::{DecisionRequest, ListQuery, TaskView};
-use crate::commands::{self, Actor, CommandError, DecisionInput, DecisionKind};
+use crate::commands::{self, CommandError, DecisionInput, DecisionKind};
 use crate::store::{self, task::Column, TaskStatus, Tasks};
 use crate::AppState;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
-use clearline_platform::http::{ApiError, ApiJson, AuthUser, Role};
+use clearline_platform::http::{ApiError, ApiJson, ApiPath, ApiQuery, AuthUser, Role};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use uuid::Uuid;
 
@@ -22,11 +21,9 @@ const READERS: [Role; 3] = [Role::Approver, Role::Supervisor, Role::Admin];
 pub async fn list_approvals(
     State(app): State<AppState>,
     user: AuthUser,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<TaskView>>, ApiError> {
     user.require_any(&READERS)?;
-    let Query(query) = query
-        .map_err(|_| ApiError::bad_request("invalid_query", "the query string does not parse"))?;
     let status = match query.status.as_deref() {
         None => TaskStatus::Pending,
         Some(s) => TaskStatus::parse(s).ok_or_else(|| {
@@ -39,7 +36,7 @@ pub async fn list_approvals(
     };
     let now = Utc::now();
     let mut select = Tasks::find().filter(Column::Status.eq(status.as_str()));
-    if let Some(unit) = visible_unit(&user, query.unit)? {
+    if let Some(unit) = user.visible_unit(query.unit)? {
         select = select.filter(Column::Unit.eq(unit));
     }
     if let Some(service_type) = query.service_type {
@@ -65,10 +62,10 @@ pub async fn list_approvals(
 pub async fn get_approval(
     State(app): State<AppState>,
     user: AuthUser,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<TaskView>, ApiError> {
     user.require_any(&READERS)?;
-    let task = Tasks::find_by_id(case_id(path)?)
+    let task = Tasks::find_by_id(id)
         .one(&app.db)
         .await?
         .ok_or_else(not_found)?;
@@ -86,11 +83,10 @@ pub async fn get_approval(
 pub async fn decide(
     State(app): State<AppState>,
     user: AuthUser,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<DecisionRequest>,
 ) -> Result<Json<TaskView>, ApiError> {
     user.require_any(&[Role::Approver])?;
-    let id = case_id(path)?;
     let kind = DecisionKind::parse(request.decision.trim()).ok_or_else(|| {
         ApiError::unprocessable("invalid_decision", "unknown decision").with_field(
             "decision",
@@ -104,10 +100,7 @@ pub async fn decide(
         materials: request.materials,
     };
     // Acting as an approver, whatever other roles the user holds.
-    let actor = Actor {
-        id: user.id.clone(),
-        role: Role::Approver.as_str().to_string(),
-    };
+    let actor = user.actor();
     let now = Utc::now();
     let txn = app.db.begin().await?;
     let task = store::find_for_update(&txn, id)
@@ -123,29 +116,6 @@ pub async fn decide(
     metrics::counter!("approval_decisions_total", "decision" => kind.as_str()).increment(1);
     tracing::info!(case_id = %task.case_id, status = %task.status, "case decided");
     Ok(Json(TaskView::new(&task, now)))
-}
-
-/// The unit a listing is limited to, by the same rule as acting on a task: the unit asked
-/// for if the user may act for it, else the user's own. Supervisors and admins who belong
-/// to no unit oversee them all; anyone else without a unit sees none.
-fn visible_unit(user: &AuthUser, asked: Option<String>) -> Result<Option<String>, ApiError> {
-    match (asked, &user.unit) {
-        (Some(asked), _) => {
-            user.require_unit(&asked)?;
-            Ok(Some(asked))
-        }
-        (None, Some(own)) => Ok(Some(own.clone())),
-        (None, None) if user.has_role(Role::Supervisor) || user.has_role(Role::Admin) => Ok(None),
-        (None, None) => Err(ApiError::forbidden(
-            "wrong_unit",
-            "your token names no unit, so there is no queue to show",
-        )),
-    }
-}
-
-/// A path that is not a UUID names no task.
-fn case_id(path: Result<Path<Uuid>, PathRejection>) -> Result<Uuid, ApiError> {
-    path.map(|Path(id)| id).map_err(|_| not_found())
 }
 
 fn not_found() -> ApiError {

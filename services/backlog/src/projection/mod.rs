@@ -116,7 +116,7 @@ async fn lock_case(txn: &DatabaseTransaction, e: &Recorded) -> Result<case::Mode
     .await?;
     let mut select = BacklogCases::find_by_id(e.case_id);
     if txn.get_database_backend() == DatabaseBackend::Postgres {
-        // select = select.lock_exclusive();
+        select = select.lock_exclusive();
     }
     select
         .one(txn)

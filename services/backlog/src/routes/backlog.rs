@@ -1,13 +1,12 @@
 //! `GET /api/v1/backlog` (the dashboard) and `GET /api/v1/backlog/verify` (the audit).
 
 use super::dto::{BacklogView, VerifyReport};
-use super::{bad_query, readable_unit};
+use super::readable_unit;
 use crate::{dashboard, AppState};
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
-use clearline_platform::http::{ApiError, AuthUser};
+use clearline_platform::http::{ApiError, ApiQuery, AuthUser};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -23,9 +22,8 @@ pub struct UnitQuery {
 pub async fn get_backlog(
     State(app): State<AppState>,
     user: AuthUser,
-    query: Result<Query<UnitQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<UnitQuery>,
 ) -> Result<Json<BacklogView>, ApiError> {
-    let Query(query) = query.map_err(bad_query)?;
     let unit = readable_unit(&user, query.unit)?;
     let view = dashboard::backlog(&app.db, unit.as_deref(), Utc::now()).await?;
     Ok(Json(view))
@@ -38,9 +36,8 @@ pub async fn get_backlog(
 pub async fn verify(
     State(app): State<AppState>,
     user: AuthUser,
-    query: Result<Query<UnitQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<UnitQuery>,
 ) -> Result<Json<VerifyReport>, ApiError> {
-    let Query(query) = query.map_err(bad_query)?;
     let unit = readable_unit(&user, query.unit)?;
     let report = dashboard::verify(&app.db, unit.as_deref()).await?;
     if !report.ok {

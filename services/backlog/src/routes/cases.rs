@@ -1,15 +1,14 @@
 //! `GET /api/v1/cases` (filtered, paged) and `GET /api/v1/cases/{id}` (with its timeline).
 
 use super::dto::{CaseDetail, CaseItem, CasePage, TimelineEntry};
-use super::{bad_query, readable_unit, require_readable};
+use super::{readable_unit, require_readable};
 use crate::store::queries::{self, CaseFilter};
 use crate::AppState;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
 use clearline_domain::{Stage, Status};
-use clearline_platform::http::{ApiError, AuthUser};
+use clearline_platform::http::{ApiError, ApiPath, ApiQuery, AuthUser};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -39,9 +38,8 @@ pub struct ListQuery {
 pub async fn list_cases(
     State(app): State<AppState>,
     user: AuthUser,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<CasePage>, ApiError> {
-    let Query(query) = query.map_err(bad_query)?;
     let unit = readable_unit(&user, query.unit)?;
     let stage = match query.stage.as_deref() {
         None => None,
@@ -85,11 +83,9 @@ pub async fn list_cases(
 pub async fn get_case(
     State(app): State<AppState>,
     user: AuthUser,
-    id: Result<Path<Uuid>, PathRejection>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<CaseDetail>, ApiError> {
     readable_unit(&user, None)?;
-    let Path(id) =
-        id.map_err(|_| ApiError::bad_request("invalid_case_id", "the case id must be a UUID"))?;
     let row = queries::find_case(&app.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("case_not_found", "no such case"))?;

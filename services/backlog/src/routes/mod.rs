@@ -73,8 +73,3 @@ fn require_readable(user: &AuthUser, unit: &str) -> Result<(), ApiError> {
         _ => Ok(()),
     }
 }
-
-/// Turns axum's plain-text query rejection into a problem+json 400.
-fn bad_query(rejection: axum::extract::rejection::QueryRejection) -> ApiError {
-    ApiError::bad_request("invalid_query", rejection.body_text())
-}

@@ -21,6 +21,22 @@ pub enum Backend {
     Postgres,
 }
 
+/// Each scenario runs on SQLite and on PostgreSQL, as `<scenario>::sqlite` and `::postgres`.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$scenario(super::Backend::Sqlite).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$scenario(super::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
 /// A database of its own, removed with the value.
 pub struct TestDb {
     pub db: DatabaseConnection,

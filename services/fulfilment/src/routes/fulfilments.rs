@@ -2,15 +2,14 @@
 //! and close.
 
 use super::dto::{ListQuery, NoFields, StartRequest, TaskView};
-use crate::commands::{self, Action, Actor, CommandError};
+use crate::commands::{self, Action, CommandError};
 use crate::store::{self, task::Column, TaskStatus, Tasks};
 use crate::AppState;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
 use clearline_domain::FulfilmentMode;
-use clearline_platform::http::{ApiError, ApiJson, AuthUser, Role};
+use clearline_platform::http::{ApiError, ApiJson, ApiPath, ApiQuery, AuthUser, Role};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use uuid::Uuid;
 
@@ -24,11 +23,9 @@ const READERS: [Role; 3] = [Role::Fulfilment, Role::Supervisor, Role::Admin];
 pub async fn list_fulfilments(
     State(app): State<AppState>,
     user: AuthUser,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<TaskView>>, ApiError> {
     user.require_any(&READERS)?;
-    let Query(query) = query
-        .map_err(|_| ApiError::bad_request("invalid_query", "the query string does not parse"))?;
     let statuses: Vec<&str> = match query.status.as_deref() {
         None => TaskStatus::OPEN.iter().map(|s| s.as_str()).collect(),
         Some(s) => vec![TaskStatus::parse(s)
@@ -52,7 +49,7 @@ pub async fn list_fulfilments(
         })?;
         select = select.filter(Column::Mode.eq(mode.as_str()));
     }
-    if let Some(unit) = visible_unit(&user, query.unit)? {
+    if let Some(unit) = user.visible_unit(query.unit)? {
         select = select.filter(Column::Unit.eq(unit));
     }
     let tasks = select
@@ -71,10 +68,10 @@ pub async fn list_fulfilments(
 pub async fn get_fulfilment(
     State(app): State<AppState>,
     user: AuthUser,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<TaskView>, ApiError> {
     user.require_any(&READERS)?;
-    let task = Tasks::find_by_id(case_id(path)?)
+    let task = Tasks::find_by_id(id)
         .one(&app.db)
         .await?
         .ok_or_else(not_found)?;
@@ -90,11 +87,10 @@ pub async fn get_fulfilment(
 pub async fn start(
     State(app): State<AppState>,
     user: AuthUser,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<StartRequest>,
 ) -> Result<Json<TaskView>, ApiError> {
     user.require_any(&[Role::Fulfilment])?;
-    let id = case_id(path)?;
     let action = Action::start(&request.mode, request.scheduled_for.as_deref())
         .map_err(|problem| invalid_field(problem.field(), problem.code(), &problem.to_string()))?;
     perform(&app, &user, id, action).await
@@ -107,11 +103,11 @@ pub async fn start(
 pub async fn fulfil(
     State(app): State<AppState>,
     user: AuthUser,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(_empty): ApiJson<NoFields>,
 ) -> Result<Json<TaskView>, ApiError> {
     user.require_any(&[Role::Fulfilment])?;
-    perform(&app, &user, case_id(path)?, Action::Fulfil).await
+    perform(&app, &user, id, Action::Fulfil).await
 }
 
 /// The resident has it: the case is finished.
@@ -121,11 +117,11 @@ pub async fn fulfil(
 pub async fn close(
     State(app): State<AppState>,
     user: AuthUser,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(_empty): ApiJson<NoFields>,
 ) -> Result<Json<TaskView>, ApiError> {
     user.require_any(&[Role::Fulfilment])?;
-    perform(&app, &user, case_id(path)?, Action::Close).await
+    perform(&app, &user, id, Action::Close).await
 }
 
 /// Loads and locks the task, applies `action` and commits it with its event.
@@ -136,10 +132,7 @@ async fn perform(
     action: Action,
 ) -> Result<Json<TaskView>, ApiError> {
     // Acting as a fulfilment officer, whatever other roles the user holds.
-    let actor = Actor {
-        id: user.id.clone(),
-        role: Role::Fulfilment.as_str().to_string(),
-    };
+    let actor = user.actor();
     let now = Utc::now();
     let txn = app.db.begin().await?;
     let task = store::find_for_update(&txn, id)
@@ -159,29 +152,6 @@ async fn perform(
     metrics::counter!("fulfilment_steps_total", "step" => action.name()).increment(1);
     tracing::info!(case_id = %task.case_id, status = %task.status, "fulfilment step recorded");
     Ok(Json(TaskView::new(&task, now)))
-}
-
-/// The unit a listing is limited to, by the same rule as acting on a task: the unit asked
-/// for if the user may act for it, else the user's own. Supervisors and admins who belong
-/// to no unit oversee them all; anyone else without a unit sees none.
-fn visible_unit(user: &AuthUser, asked: Option<String>) -> Result<Option<String>, ApiError> {
-    match (asked, &user.unit) {
-        (Some(asked), _) => {
-            user.require_unit(&asked)?;
-            Ok(Some(asked))
-        }
-        (None, Some(own)) => Ok(Some(own.clone())),
-        (None, None) if user.has_role(Role::Supervisor) || user.has_role(Role::Admin) => Ok(None),
-        (None, None) => Err(ApiError::forbidden(
-            "wrong_unit",
-            "your token names no unit, so there is no queue to show",
-        )),
-    }
-}
-
-/// A path that is not a UUID names no task.
-fn case_id(path: Result<Path<Uuid>, PathRejection>) -> Result<Uuid, ApiError> {
-    path.map(|Path(id)| id).map_err(|_| not_found())
 }
 
 fn not_found() -> ApiError {

@@ -1,7 +1,7 @@
 //! `/api/v1/cases`: register, read, add materials, cancel.
 
 use super::dto::{AddMaterials, CancelCase, CaseView, CreateCase};
-use crate::commands::{self, Actor, CommandError, NewCase};
+use crate::commands::{self, CommandError, NewCase};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -13,13 +13,6 @@ use clearline_platform::idempotency::IdempotencyKey;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use serde::Deserialize;
 use uuid::Uuid;
-
-fn actor(user: &AuthUser) -> Actor {
-    Actor {
-        id: user.id.clone(),
-        role: user.primary_role().as_str().to_string(),
-    }
-}
 
 /// Register a resident's request.
 #[utoipa::path(post, path = "/api/v1/cases", request_body = CreateCase,
@@ -44,7 +37,7 @@ pub async fn create_case(
         &txn,
         &app.outbox,
         new,
-        &actor(&user),
+        &user.actor(),
         &app.calendar,
         Utc::now(),
     )
@@ -278,7 +271,7 @@ pub async fn add_materials(
         case,
         service,
         &request.materials,
-        &actor(&user),
+        &user.actor(),
         Utc::now(),
     )
     .await
@@ -310,7 +303,7 @@ pub async fn cancel_case(
     }
     let txn = app.db.begin().await?;
     let case = load_for_update(&txn, &user, id).await?;
-    let case = commands::cancel(&txn, &app.outbox, case, reason, &actor(&user), Utc::now())
+    let case = commands::cancel(&txn, &app.outbox, case, reason, &user.actor(), Utc::now())
         .await
         .map_err(command_error)?;
     txn.commit().await?;
@@ -339,7 +332,7 @@ async fn load_for_update(
 
 fn command_error(error: CommandError) -> ApiError {
     match error {
-        CommandError::NotAllowed(why) => ApiError::conflict("invalid_transition", &why.to_string()),
+        CommandError::NotAllowed(why) => ApiError::conflict("invalid_transition", why.to_string()),
         CommandError::Db(e) => ApiError::internal(e),
     }
 }

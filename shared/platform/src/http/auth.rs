@@ -208,6 +208,34 @@ impl AuthUser {
         }
     }
 
+    /// The unit a listing is limited to: the unit asked for if the user may act for it,
+    /// else the user's own. Supervisors and admins who belong to no unit oversee them all
+    /// (`None`); anyone else without a unit sees none.
+    pub fn visible_unit(&self, asked: Option<String>) -> Result<Option<String>, ApiError> {
+        match (asked, &self.unit) {
+            (Some(asked), _) => {
+                self.require_unit(&asked)?;
+                Ok(Some(asked))
+            }
+            (None, Some(own)) => Ok(Some(own.clone())),
+            (None, None) if self.has_role(Role::Supervisor) || self.has_role(Role::Admin) => {
+                Ok(None)
+            }
+            (None, None) => Err(ApiError::forbidden(
+                "wrong_unit",
+                "your token names no unit, so there is nothing to show",
+            )),
+        }
+    }
+
+    /// The user as the actor of the events their request causes.
+    pub fn actor(&self) -> clearline_contracts::Actor {
+        clearline_contracts::Actor {
+            id: self.id.clone(),
+            role: self.primary_role().as_str().to_string(),
+        }
+    }
+
     /// 403 `wrong_unit` unless [`AuthUser::can_act_for_unit`].
     pub fn require_unit(&self, unit: &str) -> Result<(), ApiError> {
         if self.can_act_for_unit(unit) {

@@ -1,0 +1,185 @@
+//! What lies under the services in one test's system: the broker's stream and consumers,
+//! and each service's database, read (and, to stage duplicates, written) directly.
+
+use crate::station::SETTLE;
+use crate::system::SERVICES;
+use crate::System;
+use async_nats::jetstream::{self, publish::PublishAck};
+use clearline_contracts::subjects;
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, Value};
+use std::collections::BTreeMap;
+
+pub struct Pipes {
+    js: jetstream::Context,
+    dbs: Vec<(&'static str, DatabaseConnection)>,
+}
+
+impl Pipes {
+    /// Connects to the system's nats-server and to every service's database.
+    pub async fn open(system: &System) -> anyhow::Result<Pipes> {
+        let client = async_nats::connect(system.nats.url()).await?;
+        let mut dbs = Vec::with_capacity(SERVICES.len());
+        for service in SERVICES {
+            dbs.push((service, system.dbs.connect(service).await?));
+        }
+        Ok(Pipes {
+            js: jetstream::new(client),
+            dbs,
+        })
+    }
+
+    pub fn db(&self, service: &str) -> anyhow::Result<&DatabaseConnection> {
+        self.dbs
+            .iter()
+            .find(|(name, _)| *name == service)
+            .map(|(_, db)| db)
+            .ok_or_else(|| anyhow::anyhow!("no database for {service}"))
+    }
+
+    /// Waits until every event is published and every consumer has applied and acked all
+    /// of the stream: nothing is in flight anywhere.
+    pub async fn settled(&self, system: &System) -> anyhow::Result<()> {
+        system
+            .eventually("every event to be published and consumed", SETTLE, || async {
+                self.quiet().await.ok().filter(|quiet| *quiet)
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// One look: nothing published meanwhile, every consumer caught up, no outbox row unsent.
+    /// Consumers are asked before outboxes: whatever a consumer applied committed its
+    /// outbox rows before the ack, and whatever a relay sent since would move the stream.
+    async fn quiet(&self) -> anyhow::Result<bool> {
+        let stream = self.js.get_stream(subjects::STREAM).await?;
+        let before = stream.get_info().await?.state.last_sequence;
+        for consumer in SERVICES {
+            let info = stream.consumer_info(consumer).await?;
+            if info.num_pending > 0 || info.num_ack_pending > 0 {
+                return Ok(false);
+            }
+        }
+        for (_, db) in &self.dbs {
+            if count(db, "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL", []).await? > 0 {
+                return Ok(false);
+            }
+        }
+        let after = stream.get_info().await?.state.last_sequence;
+        Ok(before == after)
+    }
+
+    /// Messages held in the stream.
+    pub async fn stream_messages(&self) -> anyhow::Result<u64> {
+        let stream = self.js.get_stream(subjects::STREAM).await?;
+        Ok(stream.get_info().await?.state.messages)
+    }
+
+    /// Publishes `payload` on `subject` under a fresh `Nats-Msg-Id`, so the broker keeps it
+    /// as a new message and every consumer gets the same event a second time.
+    pub async fn publish_again(&self, subject: &str, payload: Vec<u8>) -> anyhow::Result<PublishAck> {
+        let mut headers = async_nats::HeaderMap::new();
+        let msg_id = uuid::Uuid::new_v4().to_string();
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, msg_id.as_str());
+        let ack = self
+            .js
+            .publish_with_headers(subject.to_string(), headers, payload.into())
+            .await?
+            .await?;
+        Ok(ack)
+    }
+
+    /// Every event `service` ever emitted, from its outbox in order: (subject, payload).
+    pub async fn outbox(&self, service: &str) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+        let db = self.db(service)?;
+        let rows = db
+            .query_all(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT subject, payload FROM outbox ORDER BY id",
+            ))
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push((row.try_get("", "subject")?, row.try_get("", "payload")?));
+        }
+        Ok(out)
+    }
+
+    /// Marks every outbox row of `service` unsent, so its relay publishes them all again
+    /// (with their original `Nats-Msg-Id`). Returns how many rows.
+    pub async fn mark_outbox_unsent(&self, service: &str) -> anyhow::Result<u64> {
+        let db = self.db(service)?;
+        let done = db
+            .execute(Statement::from_string(
+                db.get_database_backend(),
+                "UPDATE outbox SET sent_at = NULL",
+            ))
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Rows in `service`'s outbox not yet sent.
+    pub async fn unsent(&self, service: &str) -> anyhow::Result<i64> {
+        let sql = "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL";
+        count(self.db(service)?, sql, []).await
+    }
+
+    /// Events `consumer` has applied, by its inbox in `service`'s database.
+    pub async fn inbox(&self, service: &str, consumer: &str) -> anyhow::Result<i64> {
+        let sql = "SELECT COUNT(*) AS n FROM inbox WHERE consumer = $1";
+        count(self.db(service)?, sql, [Value::from(consumer)]).await
+    }
+
+    /// The row count of every table of every service, as `"<service>.<table>"`; the
+    /// migrations' own bookkeeping is left out.
+    pub async fn row_counts(&self) -> anyhow::Result<BTreeMap<String, i64>> {
+        let mut counts = BTreeMap::new();
+        for (service, db) in &self.dbs {
+            for table in tables(db).await? {
+                let n = count(db, &format!("SELECT COUNT(*) AS n FROM \"{table}\""), []).await?;
+                counts.insert(format!("{service}.{table}"), n);
+            }
+        }
+        Ok(counts)
+    }
+}
+
+async fn tables(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
+    let sql = match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            "SELECT table_name::text AS name FROM information_schema.tables
+             WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+               AND table_name <> 'seaql_migrations' ORDER BY 1"
+        }
+        _ => {
+            "SELECT name FROM sqlite_master
+             WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'seaql_migrations'
+             ORDER BY 1"
+        }
+    };
+    let rows = db
+        .query_all(Statement::from_string(db.get_database_backend(), sql))
+        .await?;
+    let names = rows
+        .iter()
+        .map(|row| row.try_get::<String>("", "name"))
+        .collect::<Result<Vec<_>, _>>()?;
+    anyhow::ensure!(!names.is_empty(), "the database lists no tables");
+    Ok(names)
+}
+
+/// Runs a `SELECT COUNT(*) AS n …`.
+async fn count<const N: usize>(
+    db: &DatabaseConnection,
+    sql: &str,
+    values: [Value; N],
+) -> anyhow::Result<i64> {
+    let row = db
+        .query_one(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            values,
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no row from {sql}"))?;
+    Ok(row.try_get("", "n")?)
+}

@@ -1,0 +1,208 @@
+//! One police station's staff working cases through the whole system, and waits for what
+//! each of them would see: `station.take_case_to(7, Status::Fulfilled)`,
+//! `station.backlog_shows(&id, "closed")`.
+
+use crate::people::{case_request, Person, Reply};
+use crate::System;
+use anyhow::{bail, ensure};
+use clearline_domain::Status;
+use clearline_platform::http::Role;
+use serde_json::Value;
+use std::future::Future;
+use std::time::Duration;
+
+/// How long anything asynchronous (an event crossing services) may take before a test fails.
+/// Generous: it bounds a failure, and a passing test never waits for it.
+pub const SETTLE: Duration = Duration::from_secs(30);
+
+/// Needs approval; the resident brings an ID card, proof of residence and of work or study.
+pub const PERMIT: &str = "residence_permit";
+pub const PERMIT_MATERIALS: [&str; 3] = ["id_card", "proof_of_residence", "proof_of_work_or_study"];
+/// Needs no approval: straight from the window to fulfilment.
+pub const TEMPORARY_ID: &str = "temporary_id_card";
+pub const TEMPORARY_ID_MATERIALS: [&str; 2] = ["household_booklet", "photo"];
+
+/// The people of one unit, plus a supervisor who oversees every unit.
+#[derive(Clone)]
+pub struct Station<'a> {
+    pub system: &'a System,
+    pub unit: String,
+    pub clerk: Person,
+    pub approver: Person,
+    pub officer: Person,
+    pub supervisor: Person,
+}
+
+impl<'a> Station<'a> {
+    /// Staff of `unit`: `clerk-<unit>`, `approver-<unit>`, `officer-<unit>`.
+    pub fn at(system: &'a System, unit: &str) -> Station<'a> {
+        Station {
+            system,
+            unit: unit.to_string(),
+            clerk: system.person(&format!("clerk-{unit}"), Role::Clerk, Some(unit)),
+            approver: system.person(&format!("approver-{unit}"), Role::Approver, Some(unit)),
+            officer: system.person(&format!("officer-{unit}"), Role::Fulfilment, Some(unit)),
+            supervisor: system.person("supervisor", Role::Supervisor, None),
+        }
+    }
+
+    /// A residence permit with every material: submitted for approval at once.
+    pub async fn receive_complete(&self, n: u32) -> anyhow::Result<String> {
+        let reply = self
+            .clerk
+            .receive(case_request(PERMIT, &PERMIT_MATERIALS, n))
+            .await;
+        let body = expect_status(reply, 201, "receiving a complete case")?;
+        ensure!(body["status"] == "pending_approval", "{body}");
+        Ok(body["id"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// A residence permit with only the ID card: it waits for the other two materials.
+    pub async fn receive_incomplete(&self, n: u32) -> anyhow::Result<String> {
+        let reply = self
+            .clerk
+            .receive(case_request(PERMIT, &["id_card"], n))
+            .await;
+        let body = expect_status(reply, 201, "receiving an incomplete case")?;
+        ensure!(body["status"] == "awaiting_materials", "{body}");
+        Ok(body["id"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// A temporary ID card with every material: no approval, straight to fulfilment.
+    pub async fn receive_without_approval(&self, n: u32) -> anyhow::Result<String> {
+        let reply = self
+            .clerk
+            .receive(case_request(TEMPORARY_ID, &TEMPORARY_ID_MATERIALS, n))
+            .await;
+        let body = expect_status(reply, 201, "receiving a temporary ID card")?;
+        ensure!(body["status"] == "awaiting_fulfilment", "{body}");
+        Ok(body["id"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// Works a new residence permit (resident number `n`) until it is `status`, waiting at
+    /// each hand-over for the next service to have it, as the next person would.
+    pub async fn take_case_to(&self, n: u32, status: Status) -> anyhow::Result<String> {
+        use Status as S;
+        if matches!(status, S::Booked | S::Received) {
+            bail!("a window case does not rest at {status}");
+        }
+        if matches!(status, S::AwaitingMaterials | S::Cancelled) {
+            let id = self.receive_incomplete(n).await?;
+            if status == S::Cancelled {
+                let reply = self.clerk.cancel(&id, "the resident withdrew").await;
+                expect_status(reply, 200, "cancelling")?;
+            }
+            return Ok(id);
+        }
+        let id = self.receive_complete(n).await?;
+        self.approval_shows(&id, "pending").await?;
+        match status {
+            S::PendingApproval => return Ok(id),
+            S::Rejected => {
+                let reply = self.approver.reject(&id, "the lease has expired").await;
+                expect_status(reply, 200, "rejecting")?;
+                return Ok(id);
+            }
+            _ => {}
+        }
+        expect_status(self.approver.approve(&id).await, 200, "approving")?;
+        self.fulfilment_shows(&id, "awaiting").await?;
+        if status == S::AwaitingFulfilment {
+            return Ok(id);
+        }
+        let started = self.officer.start(&id, "counter_pickup").await;
+        expect_status(started, 200, "starting fulfilment")?;
+        if status == S::InFulfilment {
+            return Ok(id);
+        }
+        expect_status(self.officer.fulfil(&id).await, 200, "fulfilling")?;
+        if status == S::Fulfilled {
+            return Ok(id);
+        }
+        expect_status(self.officer.close(&id).await, 200, "closing")?;
+        Ok(id)
+    }
+
+    /// Waits until the backlog shows the case in `status`; returns the case and its timeline.
+    pub async fn backlog_shows(&self, id: &str, status: &str) -> anyhow::Result<Value> {
+        let what = format!("case {id} in the backlog");
+        until_status(self.system, &what, status, || self.supervisor.tracked_case(id)).await
+    }
+
+    /// Waits until the window (intake) shows the case in `status`.
+    pub async fn window_shows(&self, id: &str, status: &str) -> anyhow::Result<Value> {
+        let what = format!("case {id} at the window");
+        until_status(self.system, &what, status, || self.clerk.case_at_window(id)).await
+    }
+
+    /// Waits until the case's approval task is `status`.
+    pub async fn approval_shows(&self, id: &str, status: &str) -> anyhow::Result<Value> {
+        let what = format!("the approval task of {id}");
+        until_status(self.system, &what, status, || self.approver.approval_task(id)).await
+    }
+
+    /// Waits until the case's fulfilment task is `status`.
+    pub async fn fulfilment_shows(&self, id: &str, status: &str) -> anyhow::Result<Value> {
+        let what = format!("the fulfilment task of {id}");
+        until_status(self.system, &what, status, || self.officer.fulfilment_task(id)).await
+    }
+}
+
+/// Polls `fetch` until it answers 200 with `"status": status`; returns that body.
+pub async fn until_status<F, Fut>(
+    system: &System,
+    what: &str,
+    status: &str,
+    mut fetch: F,
+) -> anyhow::Result<Value>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Reply>,
+{
+    let what = format!("{what} to be {status}");
+    system
+        .eventually(&what, SETTLE, || {
+            let reply = fetch();
+            async move {
+                let reply = reply.await;
+                (reply.status == 200 && reply.body["status"] == status).then_some(reply.body)
+            }
+        })
+        .await
+}
+
+/// The body of `reply` if it has the `expected` status; otherwise an error naming `what`.
+pub fn expect_status(reply: Reply, expected: u16, what: &str) -> anyhow::Result<Value> {
+    ensure!(
+        reply.status == expected,
+        "{what}: expected {expected}, got {} {}",
+        reply.status,
+        reply.body
+    );
+    Ok(reply.body)
+}
+
+/// The material codes of a `missing_materials` or `provided_materials` list.
+pub fn material_codes(list: &Value) -> Vec<String> {
+    list.as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|m| m["code"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The event types of a backlog case's timeline, in its order.
+pub fn timeline_types(case: &Value) -> Vec<String> {
+    case["timeline"]
+        .as_array()
+        .map(|events| {
+            events
+                .iter()
+                .filter_map(|e| e["type"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
