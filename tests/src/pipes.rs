@@ -40,9 +40,11 @@ impl Pipes {
     /// of the stream: nothing is in flight anywhere.
     pub async fn settled(&self, system: &System) -> anyhow::Result<()> {
         system
-            .eventually("every event to be published and consumed", SETTLE, || async {
-                self.quiet().await.ok().filter(|quiet| *quiet)
-            })
+            .eventually(
+                "every event to be published and consumed",
+                SETTLE,
+                || async { self.quiet().await.ok().filter(|quiet| *quiet) },
+            )
             .await
             .map(|_| ())
     }
@@ -60,7 +62,14 @@ impl Pipes {
             }
         }
         for (_, db) in &self.dbs {
-            if count(db, "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL", []).await? > 0 {
+            if count(
+                db,
+                "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL",
+                [],
+            )
+            .await?
+                > 0
+            {
                 return Ok(false);
             }
         }
@@ -76,7 +85,11 @@ impl Pipes {
 
     /// Publishes `payload` on `subject` under a fresh `Nats-Msg-Id`, so the broker keeps it
     /// as a new message and every consumer gets the same event a second time.
-    pub async fn publish_again(&self, subject: &str, payload: Vec<u8>) -> anyhow::Result<PublishAck> {
+    pub async fn publish_again(
+        &self,
+        subject: &str,
+        payload: Vec<u8>,
+    ) -> anyhow::Result<PublishAck> {
         let mut headers = async_nats::HeaderMap::new();
         let msg_id = uuid::Uuid::new_v4().to_string();
         headers.insert(async_nats::header::NATS_MESSAGE_ID, msg_id.as_str());

@@ -126,7 +126,10 @@ impl<'a> Station<'a> {
     /// Waits until the backlog shows the case in `status`; returns the case and its timeline.
     pub async fn backlog_shows(&self, id: &str, status: &str) -> anyhow::Result<Value> {
         let what = format!("case {id} in the backlog");
-        until_status(self.system, &what, status, || self.supervisor.tracked_case(id)).await
+        until_status(self.system, &what, status, || {
+            self.supervisor.tracked_case(id)
+        })
+        .await
     }
 
     /// Waits until the window (intake) shows the case in `status`.
@@ -138,13 +141,19 @@ impl<'a> Station<'a> {
     /// Waits until the case's approval task is `status`.
     pub async fn approval_shows(&self, id: &str, status: &str) -> anyhow::Result<Value> {
         let what = format!("the approval task of {id}");
-        until_status(self.system, &what, status, || self.approver.approval_task(id)).await
+        until_status(self.system, &what, status, || {
+            self.approver.approval_task(id)
+        })
+        .await
     }
 
     /// Waits until the case's fulfilment task is `status`.
     pub async fn fulfilment_shows(&self, id: &str, status: &str) -> anyhow::Result<Value> {
         let what = format!("the fulfilment task of {id}");
-        until_status(self.system, &what, status, || self.officer.fulfilment_task(id)).await
+        until_status(self.system, &what, status, || {
+            self.officer.fulfilment_task(id)
+        })
+        .await
     }
 }
 

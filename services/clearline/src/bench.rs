@@ -116,7 +116,7 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 impl Figures {
     fn table(&self) -> String {
         format!(
-            "| database | cases | failed | workers | wall s | closed cases/s | visible p50 ms | visible p99 ms | CPU-ms/case (all processes) | DB commits/case | pgbench TPS |\n\
+            "| database | cases | failed | workers | wall s | closed cases/s | visible p50 ms | visible p99 ms | CPU-ms/case (all processes) | WAL fsyncs/case | pgbench TPS |\n\
              |---|---|---|---|---|---|---|---|---|---|---|\n\
              | {} | {} | {} | {} | {:.1} | {:.1} | {} | {} | {:.2} | {} | {} |",
             self.label,

@@ -148,7 +148,22 @@ async fn consume<H: EventHandler>(
                 _ => break,
             }
         }
-        apply_batch(spec, db, handler, batch).await?;
+        // A database failure (a restart, a deadlock with another replica) is not the
+        // events' fault: retry the batch here, telling the broker we are still working on it,
+        // so the failure does not use up the events' deliveries and send them to the dead
+        // letters. The inbox makes every retry safe.
+        let mut backoff = Duration::from_millis(100);
+        while let Err(error) = apply_batch(spec, db, handler, &batch).await {
+            tracing::warn!(consumer = %spec.name, error = %format!("{error:#}"), "batch rolled back; retrying");
+            for message in &batch {
+                let _ = message.ack_with(AckKind::Progress).await;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = shutdown.cancelled() => return Ok(()),
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
         if let Some(outbox) = outbox {
             outbox.wake();
         }
@@ -164,11 +179,11 @@ async fn apply_batch<H: EventHandler>(
     spec: &ConsumerSpec,
     db: &DatabaseConnection,
     handler: &H,
-    batch: Vec<jetstream::Message>,
+    batch: &[jetstream::Message],
 ) -> anyhow::Result<()> {
     let txn = db.begin().await?;
     let mut outcomes = Vec::with_capacity(batch.len());
-    for message in &batch {
+    for message in batch {
         outcomes.push(apply_one(spec, &txn, handler, message).await?);
     }
     txn.commit().await?;

@@ -84,7 +84,7 @@ impl Client {
             match status {
                 200..=299 => return Ok(()),
                 404 | 409 if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(2)).await
+                    tokio::time::sleep(Duration::from_millis(5)).await
                 }
                 _ => anyhow::bail!("POST {path} answered {status}: {reply}"),
             }
@@ -131,6 +131,7 @@ pub async fn drive(args: &BenchArgs) -> anyhow::Result<Outcome> {
             anyhow::anyhow!("service type {} is not in the catalog", args.service_type)
         })?;
 
+    let closed_before = closed_in_backlog(&client).await?;
     let (watch_tx, watch_rx) = mpsc::unbounded_channel::<(String, Instant)>();
     let watcher = tokio::spawn(watch_visibility(client.clone(), watch_rx));
     let next = Arc::new(AtomicUsize::new(0));
@@ -170,6 +171,16 @@ pub async fn drive(args: &BenchArgs) -> anyhow::Result<Outcome> {
     }
     drop(watch_tx);
     while workers.join_next().await.is_some() {}
+    // Closed means closed in the backlog too: the run ends when the read model caught up.
+    let expected = closed_before + closed.load(Ordering::Relaxed) as u64;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while closed_in_backlog(&client).await? < expected {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the backlog did not show every case closed within 2 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let visible_latencies_ms = watcher.await.unwrap_or_default();
     Ok(Outcome {
         closed: closed.load(Ordering::Relaxed),
@@ -233,27 +244,15 @@ async fn one_case(
             json!({}),
         )
         .await?;
-    // Closed means closed in the backlog too.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (status, tracked) = client
-            .call(
-                3,
-                &client.supervisor,
-                reqwest::Method::GET,
-                &format!("/api/v1/cases/{id}"),
-                None,
-            )
-            .await?;
-        if status == 200 && tracked["status"] == "closed" {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "case {id} never showed closed in the backlog"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    Ok(())
+}
+
+/// Closed cases the backlog shows, over all units.
+async fn closed_in_backlog(client: &Client) -> anyhow::Result<u64> {
+    let (_, view) = client
+        .call(3, &client.supervisor, reqwest::Method::GET, "/api/v1/backlog", None)
+        .await?;
+    Ok(view["totals"]["by_status"]["closed"].as_u64().unwrap_or(0))
 }
 
 /// Polls the backlog for each watched case until it appears; returns the delays in ms.
