@@ -7,7 +7,7 @@
 
 use crate::store::{self, Task, TaskStatus};
 use chrono::{DateTime, Utc};
-use clearline_contracts::{v1, Actor, CaseEvent, EventDraft, Payload};
+use clearline_contracts::{v1, Actor, CaseEvent, CaseFacts, EventDraft, Payload};
 use clearline_domain::{lifecycle, InvalidTransition, ServiceType, Step};
 use clearline_platform::outbox::Outbox;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, IntoActiveModel};
@@ -201,17 +201,18 @@ pub async fn decide<C: ConnectionTrait>(
             reason: decision.reason,
         }),
     };
-    let event = EventDraft {
-        case_id: task.case_id,
-        case_number: task.case_number.clone(),
-        service_type: task.service_type.clone(),
-        unit: task.unit.clone(),
-        actor_id: actor.id.clone(),
-        actor_role: actor.role.clone(),
-        causation_id: None,
-        sequence: task.sequence as u32,
+    let event = EventDraft::new(
+        CaseFacts {
+            case_id: task.case_id,
+            case_number: &task.case_number,
+            service_type: &task.service_type,
+            unit: &task.unit,
+        },
+        actor,
+        None,
+        task.sequence as u32,
         payload,
-    }
+    )
     .build(now);
     task.clone()
         .into_active_model()

@@ -4,7 +4,7 @@
 
 use crate::store::{numbers, Case, CaseRow, Cases};
 use chrono::{DateTime, Utc};
-use clearline_contracts::{v1, Actor, CaseEvent, EventDraft, Payload};
+use clearline_contracts::{v1, Actor, CaseEvent, CaseFacts, EventDraft, Payload};
 use clearline_domain::{
     lifecycle, Channel, InvalidTransition, Phone, ResidentId, ServiceType, Status, WorkCalendar,
 };
@@ -229,17 +229,18 @@ fn advance(
         case.sequence += 1;
         case.updated_at = now;
         events.push(
-            EventDraft {
-                case_id: case.id,
-                case_number: case.case_number.clone(),
-                service_type: case.service_type.clone(),
-                unit: case.unit.clone(),
-                actor_id: actor.id.clone(),
-                actor_role: actor.role.clone(),
-                causation_id: causation,
-                sequence: case.sequence as u32,
+            EventDraft::new(
+                CaseFacts {
+                    case_id: case.id,
+                    case_number: &case.case_number,
+                    service_type: &case.service_type,
+                    unit: &case.unit,
+                },
+                actor,
+                causation,
+                case.sequence as u32,
                 payload,
-            }
+            )
             .build(now),
         );
     }

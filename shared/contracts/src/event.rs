@@ -136,7 +136,36 @@ pub struct EventDraft {
     pub payload: Payload,
 }
 
+/// The facts every event repeats about its case, as the emitting service holds them.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseFacts<'a> {
+    pub case_id: Uuid,
+    pub case_number: &'a str,
+    pub service_type: &'a str,
+    pub unit: &'a str,
+}
+
 impl EventDraft {
+    pub fn new(
+        case: CaseFacts<'_>,
+        actor: &Actor,
+        causation_id: Option<Uuid>,
+        sequence: u32,
+        payload: Payload,
+    ) -> EventDraft {
+        EventDraft {
+            case_id: case.case_id,
+            case_number: case.case_number.to_string(),
+            service_type: case.service_type.to_string(),
+            unit: case.unit.to_string(),
+            actor_id: actor.id.clone(),
+            actor_role: actor.role.clone(),
+            causation_id,
+            sequence,
+            payload,
+        }
+    }
+
     pub fn build(self, at: DateTime<Utc>) -> CaseEvent {
         CaseEvent {
             event_id: Uuid::now_v7().to_string(),

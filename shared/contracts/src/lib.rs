@@ -14,6 +14,6 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/clearline.events.v1.rs"));
 }
 
-pub use event::{Actor, EventDraft, EventKind, SCHEMA_VERSION};
+pub use event::{Actor, CaseFacts, EventDraft, EventKind, SCHEMA_VERSION};
 pub use v1::case_event::Payload;
 pub use v1::CaseEvent;

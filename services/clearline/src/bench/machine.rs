@@ -34,7 +34,9 @@ pub fn cpu_ms() -> u64 {
 /// polling does not count, and group commit shows as fewer flushes. Server-wide: run the
 /// benchmark with nothing else using the server.
 pub async fn postgres_commits(url: Option<&str>) -> Option<i64> {
-    let db = Database::connect(format!("{}/postgres", url?.trim_end_matches('/'))).await.ok()?;
+    let db = Database::connect(format!("{}/postgres", url?.trim_end_matches('/')))
+        .await
+        .ok()?;
     let row = db
         .query_one(Statement::from_string(
             DatabaseBackend::Postgres,

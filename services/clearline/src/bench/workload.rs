@@ -250,7 +250,13 @@ async fn one_case(
 /// Closed cases the backlog shows, over all units.
 async fn closed_in_backlog(client: &Client) -> anyhow::Result<u64> {
     let (_, view) = client
-        .call(3, &client.supervisor, reqwest::Method::GET, "/api/v1/backlog", None)
+        .call(
+            3,
+            &client.supervisor,
+            reqwest::Method::GET,
+            "/api/v1/backlog",
+            None,
+        )
         .await?;
     Ok(view["totals"]["by_status"]["closed"].as_u64().unwrap_or(0))
 }
