@@ -35,7 +35,7 @@ const WORKERS: usize = 8;
 /// How long one step may keep failing before the run counts as broken.
 const STEP_BUDGET: Duration = Duration::from_secs(30);
 /// Rounds of kills, each service once per round in a random order.
-const ROUNDS: usize = 2;
+const ROUNDS: usize = 3;
 /// How long the system may take to catch up once the faults stop.
 const SETTLE: Duration = Duration::from_secs(45);
 /// Everything a residence permit needs, so a case goes straight to approval.
@@ -73,6 +73,19 @@ struct Tally {
     retries_not_yet: AtomicUsize,
     /// Steps whose retry found them already applied (the first answer was lost).
     already_applied: AtomicUsize,
+    /// The step that took longest, and when it ended: how long a fault held a case up.
+    slowest: std::sync::Mutex<Option<(Duration, String, Instant)>>,
+}
+
+impl Tally {
+    fn took(&self, started: Instant, what: impl FnOnce() -> String) {
+        let took = started.elapsed();
+        if let Ok(mut slowest) = self.slowest.lock() {
+            if slowest.as_ref().is_none_or(|(longest, ..)| took > *longest) {
+                *slowest = Some((took, what(), Instant::now()));
+            }
+        }
+    }
 }
 
 /// A case a clerk was told is registered: its idempotency key and its id.
@@ -120,6 +133,11 @@ async fn run(system: &mut System, seed: u64) -> anyhow::Result<()> {
     tally.faults_over.store(true, Ordering::Relaxed);
     let kills = kills?;
     let last_fault = kills.last().map_or(began, |k| k.at);
+    let schedule: Vec<String> = kills
+        .iter()
+        .map(|k| format!("{}@{:.1}s", k.service, (k.at - began).as_secs_f64()))
+        .collect();
+    println!("kills: {}", schedule.join(", "));
 
     let mut acknowledged = Vec::new();
     for worker in workers {
@@ -148,42 +166,68 @@ async fn run(system: &mut System, seed: u64) -> anyhow::Result<()> {
     check_backlog_figures(&staff.supervisor, n).await?;
     check_pipes(system, n).await?;
 
-    let mut per_service = BTreeMap::new();
-    for kill in &kills {
-        *per_service.entry(kill.service).or_insert(0) += 1;
-    }
-    println!(
-        "crash test on {:?}: {} cases closed by {WORKERS} workers in {:.1}s; {} kills {:?} \
-         (the last {:.1}s in, restarts took {:.0}-{:.0} ms); retries: {} while a service was \
-         down, {} while a task had not arrived; {} steps found already applied; after the last \
-         fault the workers finished in {:.1}s and the backlog settled in {:.1}s",
+    report(
         system.dbs.backend,
         acknowledged.len(),
-        worked_for.as_secs_f64(),
+        &kills,
+        &tally,
+        Timings {
+            began,
+            last_fault,
+            worked_for,
+            workers_done_after,
+            settled_after,
+        },
+    );
+    Ok(())
+}
+
+struct Timings {
+    began: Instant,
+    last_fault: Instant,
+    /// From the first case to the last worker's last close.
+    worked_for: Duration,
+    /// From the last SIGKILL until the workers were done.
+    workers_done_after: Duration,
+    /// From the last SIGKILL until the backlog showed every case closed.
+    settled_after: Duration,
+}
+
+fn report(backend: Backend, cases: usize, kills: &[Kill], tally: &Tally, t: Timings) {
+    let mut per_service = BTreeMap::new();
+    for kill in kills {
+        *per_service.entry(kill.service).or_insert(0) += 1;
+    }
+    let ms = |d: Option<Duration>| d.unwrap_or_default().as_millis();
+    let restarts = kills.iter().map(|k| k.took);
+    println!(
+        "crash test on {backend:?}: {cases} cases closed by {WORKERS} workers in {:.1}s; \
+         {} kills {per_service:?}, the last {:.1}s in, each back and ready in {}-{} ms",
+        t.worked_for.as_secs_f64(),
         kills.len(),
-        per_service,
-        (last_fault - began).as_secs_f64(),
-        kills
-            .iter()
-            .map(|k| k.took)
-            .min()
-            .unwrap_or_default()
-            .as_secs_f64()
-            * 1e3,
-        kills
-            .iter()
-            .map(|k| k.took)
-            .max()
-            .unwrap_or_default()
-            .as_secs_f64()
-            * 1e3,
+        (t.last_fault - t.began).as_secs_f64(),
+        ms(restarts.clone().min()),
+        ms(restarts.max()),
+    );
+    println!(
+        "  retries: {} while a service was down, {} while a task had not arrived; \
+         already applied when retried: {} steps",
         tally.retries_down.load(Ordering::Relaxed),
         tally.retries_not_yet.load(Ordering::Relaxed),
         tally.already_applied.load(Ordering::Relaxed),
-        workers_done_after.as_secs_f64(),
-        settled_after.as_secs_f64(),
     );
-    Ok(())
+    if let Ok(Some((took, what, ended))) = tally.slowest.lock().map(|s| s.clone()) {
+        println!(
+            "  slowest step: {what}, {:.1}s, ending {:.1}s in",
+            took.as_secs_f64(),
+            (ended - t.began).as_secs_f64()
+        );
+    }
+    println!(
+        "  after the last fault: workers done in {:.1}s, backlog settled in {:.1}s",
+        t.workers_done_after.as_secs_f64(),
+        t.settled_after.as_secs_f64()
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -198,10 +242,14 @@ async fn work(staff: Arc<Staff>, tally: Arc<Tally>) -> anyhow::Result<Vec<Acknow
         if n >= MIN_CASES && tally.faults_over.load(Ordering::Relaxed) {
             return Ok(done);
         }
+        let started = Instant::now();
         let case = receive(&staff, &tally, n).await?;
+        tally.took(started, || format!("registering case {n}"));
         let id = case.id.to_string();
         for step in [Step::Approve, Step::Start, Step::Fulfil, Step::Close] {
+            let started = Instant::now();
             step.apply(&staff, &tally, &id).await?;
+            tally.took(started, || format!("{step:?} on case {id}"));
         }
         done.push(case);
     }
@@ -345,8 +393,13 @@ async fn chaos(system: &mut System, rng: &mut StdRng) -> anyhow::Result<Vec<Kill
         for service in order {
             tokio::time::sleep(Duration::from_millis(rng.gen_range(200..1200))).await;
             let down_for = Duration::from_millis(rng.gen_range(50..600));
+            let before = system.pid(service);
             let at = Instant::now();
             system.restart(service, down_for).await?;
+            anyhow::ensure!(
+                before.is_some() && system.pid(service) != before,
+                "{service} was not replaced by a new process"
+            );
             kills.push(Kill {
                 service,
                 at,
@@ -372,10 +425,22 @@ async fn count(db: &DatabaseConnection, sql: &str) -> anyhow::Result<i64> {
     Ok(row.try_get("", "n")?)
 }
 
-/// Every acknowledged case exists exactly once in intake, and each idempotency key names
-/// one case: the one the clerk was given.
+/// Every acknowledged case exists exactly once in intake, closed, and each idempotency key
+/// names one case: the one the clerk was given.
 async fn check_intake(system: &System, acknowledged: &[Acknowledged]) -> anyhow::Result<()> {
     let db = system.dbs.connect("intake").await?;
+    // Intake hears of the close from fulfilment, as the backlog does, on its own consumer.
+    system
+        .eventually("intake to record every case closed", SETTLE, || async {
+            count(
+                &db,
+                "SELECT COUNT(*) AS n FROM cases WHERE status <> 'closed'",
+            )
+            .await
+            .ok()
+            .filter(|open| *open == 0)
+        })
+        .await?;
     let expected: HashSet<Uuid> = acknowledged.iter().map(|a| a.id).collect();
     anyhow::ensure!(
         expected.len() == acknowledged.len(),
@@ -586,6 +651,68 @@ async fn check_pipes(system: &System, n: i64) -> anyhow::Result<()> {
     anyhow::ensure!(
         messages == written as u64,
         "the stream holds {messages} messages for {written} written events"
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// A consumer that dies with an event in hand, again and again.
+
+/// DESIGN.md §4: "An event that fails `max_deliver` times is not dropped: it lands in a
+/// dead-letter store". Deliveries that end with the process dead (a crash loop, or a stall
+/// past `ack_wait` followed by a kill) count at the broker too, and the broker gives up after
+/// its `max_deliver` without telling anyone. Here fulfilment is frozen (SIGSTOP) while an
+/// approval is delivered to it, so the broker redelivers it every `ack_wait` (5 s in the
+/// kit) into the frozen process until its deliveries are spent; then the process is killed
+/// and started again. The approval must still reach fulfilment, or at least its dead letters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_outlives_a_consumer_that_dies_with_it_in_hand() -> anyhow::Result<()> {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let mut system = System::spawn(Backend::Sqlite).await?;
+    let clerk = system.person("clerk1", Role::Clerk, Some("HP01"));
+    let approver = system.person("approver1", Role::Approver, Some("HP01"));
+    let officer = system.person("officer1", Role::Fulfilment, Some("HP01"));
+
+    let id = clerk
+        .receive(case_request("residence_permit", &MATERIALS, 1))
+        .await
+        .id();
+    system
+        .eventually("the approval task", Duration::from_secs(20), || async {
+            (approver.approval_task(&id).await.status == 200).then_some(())
+        })
+        .await?;
+    // A fresh fulfilment, so its pull request outlives the five deliveries (it expires
+    // after 30 s); give the new consumer a moment to ask for messages, then freeze it.
+    system
+        .restart("fulfilment", Duration::from_millis(50))
+        .await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pid = system
+        .pid("fulfilment")
+        .context("fulfilment is not running")?;
+    kill(Pid::from_raw(i32::try_from(pid)?), Signal::SIGSTOP)?;
+    let approved = approver.approve(&id).await;
+    anyhow::ensure!(approved.status == 200, "approve: {:?}", approved.body);
+    // Deliveries at 0, 5, 10, 15 and 20 s, each into the frozen process.
+    tokio::time::sleep(Duration::from_secs(27)).await;
+    system
+        .restart("fulfilment", Duration::from_millis(50))
+        .await?;
+
+    let arrived = system
+        .eventually("the fulfilment task", Duration::from_secs(15), || async {
+            (officer.fulfilment_task(&id).await.status == 200).then_some(())
+        })
+        .await;
+    let db = system.dbs.connect("fulfilment").await?;
+    let dead = count(&db, "SELECT COUNT(*) AS n FROM dead_letters").await?;
+    anyhow::ensure!(
+        arrived.is_ok() || dead > 0,
+        "the approval of {id} never reached fulfilment and is not in its dead letters"
     );
     Ok(())
 }

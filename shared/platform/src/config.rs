@@ -31,8 +31,9 @@ pub struct CommonConfig {
     #[arg(long, env = "CLEARLINE_RELAY_POLL_MS", default_value_t = 500)]
     pub relay_poll_ms: u64,
 
-    /// Deliveries of one event before it goes to the dead letters.
-    #[arg(long, env = "CLEARLINE_MAX_DELIVER", default_value_t = 5)]
+    /// Deliveries of one event before it goes to the dead letters (a handler that keeps
+    /// failing, or a process that keeps dying while it holds the event).
+    #[arg(long, env = "CLEARLINE_MAX_DELIVER", default_value_t = 10)]
     pub max_deliver: i64,
 
     /// How long the broker waits for an ack before redelivering (ms). Longer than the
@@ -50,7 +51,7 @@ impl CommonConfig {
             nats_url: nats_url.into(),
             jwt_secret: DEV_JWT_SECRET.to_string(),
             relay_poll_ms: 500,
-            max_deliver: 5,
+            max_deliver: 10,
             ack_wait_ms: 30_000,
         }
     }

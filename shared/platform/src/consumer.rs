@@ -94,23 +94,26 @@ pub async fn run<H: EventHandler>(
     }
 }
 
+/// Creates the durable consumer, or brings an existing one to this configuration.
+///
+/// The broker's own `max_deliver` is unlimited on purpose: it counts deliveries to a process
+/// that died holding the message too, and when it gives up it drops the message silently.
+/// The limit is kept here instead ([`ConsumerSpec::max_deliver`]), where giving up means a
+/// dead letter, never a loss.
 pub async fn ensure_consumer(
     js: &jetstream::Context,
     spec: &ConsumerSpec,
 ) -> anyhow::Result<jetstream::consumer::Consumer<pull::Config>> {
     let stream = js.get_stream(subjects::STREAM).await?;
     let consumer = stream
-        .get_or_create_consumer(
-            &spec.name,
-            pull::Config {
-                durable_name: Some(spec.name.clone()),
-                ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                ack_wait: spec.ack_wait,
-                max_deliver: spec.max_deliver,
-                max_ack_pending: 10_000,
-                ..Default::default()
-            },
-        )
+        .create_consumer(pull::Config {
+            durable_name: Some(spec.name.clone()),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ack_wait: spec.ack_wait,
+            max_deliver: -1,
+            max_ack_pending: 10_000,
+            ..Default::default()
+        })
         .await?;
     Ok(consumer)
 }
@@ -226,6 +229,18 @@ async fn apply_one<H: EventHandler>(
         return Ok(Outcome::Ack);
     };
     if !handler.handles(kind) {
+        return Ok(Outcome::Ack);
+    }
+    if deliveries > spec.max_deliver.max(1) {
+        // Delivered again and again without an ack or a handler error: the process died or
+        // stalled while holding it (a crash loop). Keep it for an operator instead of
+        // letting it take the service down once more.
+        let error = format!(
+            "delivered {deliveries} times without completing: \
+             the consumer stopped or timed out while handling it"
+        );
+        tracing::error!(consumer = %spec.name, case_id = %event.case_id, %error, "dead-lettered");
+        dead_letter(txn, spec, Some(&event), message, &error, deliveries).await?;
         return Ok(Outcome::Ack);
     }
 
