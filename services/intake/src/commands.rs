@@ -9,7 +9,9 @@ use clearline_domain::{
     lifecycle, Channel, InvalidTransition, Phone, ResidentId, ServiceType, Status, WorkCalendar,
 };
 use clearline_platform::outbox::Outbox;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QuerySelect,
+};
 use uuid::Uuid;
 
 /// A resident's request, already validated.
@@ -193,6 +195,17 @@ pub async fn record_finish<C: ConnectionTrait>(
 
 pub async fn find<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<Case>, DbErr> {
     Cases::find_by_id(id).one(db).await
+}
+
+/// Reads a case to change it, locking its row on PostgreSQL so changes to one case (a
+/// clerk's request, an event from approval) apply one after the other and its events get
+/// increasing outbox ids.
+pub async fn find_for_update<C: ConnectionTrait>(txn: &C, id: Uuid) -> Result<Option<Case>, DbErr> {
+    let mut select = Cases::find_by_id(id);
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        select = select.lock_exclusive();
+    }
+    select.one(txn).await
 }
 
 fn notice(missing: Vec<String>) -> Payload {

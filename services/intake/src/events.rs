@@ -25,7 +25,7 @@ impl EventHandler for IntakeEvents {
     }
 
     async fn handle(&self, txn: &DatabaseTransaction, event: &CaseEvent) -> anyhow::Result<()> {
-        let Some(case) = commands::find(txn, event.case_uuid()).await? else {
+        let Some(case) = commands::find_for_update(txn, event.case_uuid()).await? else {
             // Every case starts here, so an event for an unknown case is a bug upstream.
             anyhow::bail!("event for a case intake does not know");
         };

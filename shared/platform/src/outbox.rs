@@ -2,10 +2,11 @@
 //! change it describes; the [`Relay`] publishes it to JetStream and marks it sent only after
 //! the broker's PubAck.
 //!
-//! Order per case survives several relay replicas: a relay only takes a case's *earliest*
-//! unsent event, and on PostgreSQL it locks what it takes (`FOR UPDATE SKIP LOCKED`), so two
-//! relays never publish the same case's events out of order. The table is never read by
-//! "id greater than the last one seen": ids commit out of order under concurrency.
+//! Order per case survives several relay replicas: on PostgreSQL a relay locks what it takes
+//! (`FOR UPDATE SKIP LOCKED`) and publishes a case's events only when it holds the case's
+//! earliest unsent one, in id order; a case's events get increasing ids because every
+//! command on a case holds its row lock. SQLite runs one relay per database. The table is
+//! never read by "id greater than the last one seen": ids commit out of order across cases.
 
 use crate::telemetry;
 use async_nats::jetstream;
@@ -83,6 +84,7 @@ pub struct Relay {
 
 struct Pending {
     id: i64,
+    case_id: uuid::Uuid,
     subject: String,
     event_id: String,
     payload: Vec<u8>,
@@ -135,16 +137,15 @@ impl Relay {
     async fn pass(&self) -> anyhow::Result<usize> {
         let backend = self.db.get_database_backend();
         let txn = self.db.begin().await?;
+        // Oldest first. On PostgreSQL, rows another relay holds are skipped; on SQLite there
+        // is one relay per database (one writer anyway).
         let lock = match backend {
             DatabaseBackend::Postgres => "FOR UPDATE SKIP LOCKED",
             _ => "",
         };
         let claim = format!(
-            "SELECT o.id, o.event_id, o.subject, o.payload, o.traceparent FROM outbox o
-             WHERE o.sent_at IS NULL
-               AND NOT EXISTS (SELECT 1 FROM outbox p
-                               WHERE p.case_id = o.case_id AND p.sent_at IS NULL AND p.id < o.id)
-             ORDER BY o.id LIMIT {} {lock}",
+            "SELECT id, event_id, case_id, subject, payload, traceparent FROM outbox
+             WHERE sent_at IS NULL ORDER BY id LIMIT {} {lock}",
             self.batch
         );
         let rows = txn
@@ -155,11 +156,16 @@ impl Relay {
             let event_id: uuid::Uuid = row.try_get("", "event_id")?;
             pending.push(Pending {
                 id: row.try_get("", "id")?,
+                case_id: row.try_get("", "case_id")?,
                 event_id: event_id.to_string(),
                 subject: row.try_get("", "subject")?,
                 payload: row.try_get("", "payload")?,
                 traceparent: row.try_get("", "traceparent")?,
             });
+        }
+        if backend == DatabaseBackend::Postgres {
+            let blocked = cases_held_elsewhere(&txn, &pending).await?;
+            pending.retain(|p| !blocked.contains(&p.case_id));
         }
         tracing::Span::current().record("claimed", pending.len());
         if pending.is_empty() {
@@ -218,6 +224,38 @@ impl Relay {
         }
         Ok(sent_ids.len())
     }
+}
+
+/// The cases whose earliest unsent event is held by another relay: publishing this relay's
+/// later events of those cases now would overtake it. Their rows stay unsent until the next
+/// pass. (The ids and case ids come from the table itself, so they are inlined safely.)
+async fn cases_held_elsewhere<C: ConnectionTrait>(
+    txn: &C,
+    pending: &[Pending],
+) -> Result<std::collections::HashSet<uuid::Uuid>, DbErr> {
+    let mut first: std::collections::BTreeMap<uuid::Uuid, i64> = Default::default();
+    for p in pending {
+        first.entry(p.case_id).or_insert(p.id);
+    }
+    if first.is_empty() {
+        return Ok(Default::default());
+    }
+    let values = first
+        .iter()
+        .map(|(case, id)| format!("('{case}'::uuid, {id})"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let sql = format!(
+        "SELECT DISTINCT o.case_id FROM outbox o
+         JOIN (VALUES {values}) AS mine(case_id, first_id) ON o.case_id = mine.case_id
+         WHERE o.sent_at IS NULL AND o.id < mine.first_id"
+    );
+    let rows = txn
+        .query_all(Statement::from_string(txn.get_database_backend(), sql))
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get::<uuid::Uuid>("", "case_id"))
+        .collect()
 }
 
 /// The outbox's health for `/metrics`: unsent rows and the age of the oldest, in seconds.

@@ -311,19 +311,13 @@ pub async fn cancel_case(
     Ok(Json(CaseView::new(&case, &app.catalog)))
 }
 
-/// Reads the case inside the transaction, locking its row on PostgreSQL so two clerks'
-/// changes to one case apply one after the other.
+/// Reads the case inside the transaction to change it (row-locked on PostgreSQL).
 async fn load_for_update(
     txn: &sea_orm::DatabaseTransaction,
     user: &AuthUser,
     id: Uuid,
 ) -> Result<crate::store::Case, ApiError> {
-    let mut select = crate::store::Cases::find_by_id(id);
-    if sea_orm::ConnectionTrait::get_database_backend(txn) == sea_orm::DatabaseBackend::Postgres {
-        select = select.lock_exclusive();
-    }
-    let case = select
-        .one(txn)
+    let case = commands::find_for_update(txn, id)
         .await?
         .ok_or_else(|| ApiError::not_found("case_not_found", "no such case"))?;
     user.require_unit(&case.unit)?;
