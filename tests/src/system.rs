@@ -26,6 +26,8 @@ pub struct System {
     services: Vec<Service>,
     http: reqwest::Client,
     keys: JwtKeys,
+    /// Extra environment for every service process (e.g. turning on trace export).
+    env: Vec<(String, String)>,
 }
 
 /// The `clearline` binary cargo built beside this test binary (target/<profile>/clearline).
@@ -50,6 +52,11 @@ fn clearline_binary() -> anyhow::Result<PathBuf> {
 impl System {
     /// Starts everything and waits until every service answers `/readyz`.
     pub async fn spawn(backend: Backend) -> anyhow::Result<System> {
+        System::spawn_with_env(backend, &[]).await
+    }
+
+    /// [`System::spawn`] with extra environment variables for every service.
+    pub async fn spawn_with_env(backend: Backend, env: &[(&str, &str)]) -> anyhow::Result<System> {
         let dir = tempfile::tempdir()?;
         let nats = Nats::start(dir.path())?;
         let dbs = Databases::create(backend, dir.path(), &SERVICES).await?;
@@ -70,6 +77,10 @@ impl System {
                 .timeout(Duration::from_secs(30))
                 .build()?,
             keys: JwtKeys::from_secret(DEV_JWT_SECRET),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         for name in SERVICES {
             system.start(name)?;
@@ -124,6 +135,7 @@ impl System {
             .env("CLEARLINE_RELAY_POLL_MS", "200")
             .env("CLEARLINE_ACK_WAIT_MS", "5000")
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
             .spawn()
