@@ -10,8 +10,10 @@
 //! - [`pipes`]: the broker and the databases underneath: "is everything consumed?",
 //!   outboxes, inboxes, row counts.
 //! - [`backends`]: `on_both_backends!`, a scenario once on SQLite and once on PostgreSQL.
+//! - [`forensics`]: the services' logs kept when a scenario fails.
 
 pub mod backends;
+pub mod forensics;
 pub mod infra;
 pub mod people;
 pub mod pipes;

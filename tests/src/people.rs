@@ -271,6 +271,16 @@ impl Person {
         }
     }
 
+    /// One series from the service's `/metrics`, e.g.
+    /// `consumer_duplicates_total{consumer="approval"}`; `None` when it is not there.
+    pub async fn metric(&self, service: &str, series: &str) -> Option<f64> {
+        let (_, text) = self.get_text(service, "/metrics").await;
+        text.lines()
+            .find_map(|line| line.strip_prefix(series))
+            .filter(|rest| rest.starts_with(' '))
+            .and_then(|value| value.trim().parse().ok())
+    }
+
     // The clerk's view of the window.
     pub async fn case_at_window(&self, id: &str) -> Reply {
         self.get("intake", &format!("/api/v1/cases/{id}")).await

@@ -37,44 +37,61 @@ impl Pipes {
     }
 
     /// Waits until every event is published and every consumer has applied and acked all
-    /// of the stream: nothing is in flight anywhere.
+    /// of the stream: nothing is in flight anywhere. On a timeout, says what was still
+    /// in flight at the last look.
     pub async fn settled(&self, system: &System) -> anyhow::Result<()> {
-        system
+        let last_look = std::sync::Mutex::new(String::new());
+        let waited = system
             .eventually(
                 "every event to be published and consumed",
                 SETTLE,
-                || async { self.quiet().await.ok().filter(|quiet| *quiet) },
+                || async {
+                    let busy = match self.in_flight().await {
+                        Ok(busy) => busy,
+                        Err(error) => vec![format!("could not look: {error:#}")],
+                    };
+                    let quiet = busy.is_empty();
+                    if let Ok(mut last) = last_look.lock() {
+                        *last = busy.join("; ");
+                    }
+                    quiet.then_some(())
+                },
             )
-            .await
-            .map(|_| ())
+            .await;
+        waited.map_err(|error| {
+            let last = last_look.lock().map(|l| l.clone()).unwrap_or_default();
+            error.context(format!("still in flight: {last}"))
+        })
     }
 
-    /// One look: nothing published meanwhile, every consumer caught up, no outbox row unsent.
-    /// Consumers are asked before outboxes: whatever a consumer applied committed its
-    /// outbox rows before the ack, and whatever a relay sent since would move the stream.
-    async fn quiet(&self) -> anyhow::Result<bool> {
+    /// One look at what is still moving; empty when nothing is: nothing published meanwhile,
+    /// every consumer caught up, no outbox row unsent. Consumers are asked before outboxes:
+    /// whatever a consumer applied committed its outbox rows before the ack, and whatever a
+    /// relay sent since would move the stream.
+    async fn in_flight(&self) -> anyhow::Result<Vec<String>> {
+        let mut busy = Vec::new();
         let stream = self.js.get_stream(subjects::STREAM).await?;
         let before = stream.get_info().await?.state.last_sequence;
         for consumer in SERVICES {
             let info = stream.consumer_info(consumer).await?;
             if info.num_pending > 0 || info.num_ack_pending > 0 {
-                return Ok(false);
+                busy.push(format!(
+                    "consumer {consumer}: {} pending, {} unacked",
+                    info.num_pending, info.num_ack_pending
+                ));
             }
         }
-        for (_, db) in &self.dbs {
-            if count(
-                db,
-                "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL",
-                [],
-            )
-            .await?
-                > 0
-            {
-                return Ok(false);
+        for (service, _) in &self.dbs {
+            let unsent = self.unsent(service).await?;
+            if unsent > 0 {
+                busy.push(format!("{service}'s outbox: {unsent} unsent"));
             }
         }
         let after = stream.get_info().await?.state.last_sequence;
-        Ok(before == after)
+        if before != after {
+            busy.push(format!("stream moved from {before} to {after}"));
+        }
+        Ok(busy)
     }
 
     /// Messages held in the stream.
@@ -128,6 +145,39 @@ impl Pipes {
             ))
             .await?;
         Ok(done.rows_affected())
+    }
+
+    /// Every event `services` ever emitted reaches every consumer twice more: (a) each
+    /// relay resends its whole outbox under the original `Nats-Msg-Id`s, which the broker
+    /// drops, and (b) the same bytes are published again under new ids, which the broker
+    /// keeps. Returns once every consumer has taken all of it in.
+    pub async fn deliver_everything_twice(
+        &self,
+        system: &System,
+        services: &[&str],
+    ) -> anyhow::Result<()> {
+        for service in services {
+            let emitted = self.outbox(service).await?;
+            let marked = self.mark_outbox_unsent(service).await?;
+            anyhow::ensure!(
+                marked as usize == emitted.len(),
+                "{service}: {marked} rows marked"
+            );
+            let what = format!("{service}'s relay to resend its outbox");
+            system
+                .eventually(&what, SETTLE, || async {
+                    (self.unsent(service).await.ok()? == 0).then_some(())
+                })
+                .await?;
+            for (subject, payload) in emitted {
+                let ack = self.publish_again(&subject, payload).await?;
+                anyhow::ensure!(
+                    !ack.duplicate,
+                    "the broker took a new message id for a copy"
+                );
+            }
+        }
+        self.settled(system).await
     }
 
     /// Rows in `service`'s outbox not yet sent.

@@ -123,6 +123,28 @@ impl<'a> Station<'a> {
         Ok(id)
     }
 
+    /// The officer hands the result over once the case reaches fulfilment: start, fulfil,
+    /// close.
+    pub async fn hand_over(&self, id: &str) -> anyhow::Result<()> {
+        self.fulfilment_shows(id, "awaiting").await?;
+        let started = self.officer.start(id, "counter_pickup").await;
+        expect_status(started, 200, "starting fulfilment")?;
+        expect_status(self.officer.fulfil(id).await, 200, "fulfilling")?;
+        expect_status(self.officer.close(id).await, 200, "closing")?;
+        Ok(())
+    }
+
+    /// The backlog's own audit: every maintained counter equals a recount of the cases.
+    pub async fn counters_agree(&self) -> anyhow::Result<()> {
+        let verify = self.supervisor.verify_counters().await;
+        ensure!(
+            verify.body["ok"] == true,
+            "counters drifted: {}",
+            verify.body
+        );
+        Ok(())
+    }
+
     /// Waits until the backlog shows the case in `status`; returns the case and its timeline.
     pub async fn backlog_shows(&self, id: &str, status: &str) -> anyhow::Result<Value> {
         let what = format!("case {id} in the backlog");
@@ -130,6 +152,19 @@ impl<'a> Station<'a> {
             self.supervisor.tracked_case(id)
         })
         .await
+    }
+
+    /// Waits until the backlog holds `events` events of the case (a status alone can show
+    /// before the events that do not change it, like a fresh notice); returns the case and
+    /// its timeline.
+    pub async fn backlog_holds(&self, id: &str, events: usize) -> anyhow::Result<Value> {
+        let what = format!("case {id} to have {events} events in the backlog");
+        self.system
+            .eventually(&what, SETTLE, || async {
+                let reply = self.supervisor.tracked_case(id).await;
+                (reply.status == 200 && reply.body["event_count"] == events).then_some(reply.body)
+            })
+            .await
     }
 
     /// Waits until the window (intake) shows the case in `status`.
@@ -157,7 +192,8 @@ impl<'a> Station<'a> {
     }
 }
 
-/// Polls `fetch` until it answers 200 with `"status": status`; returns that body.
+/// Polls `fetch` until it answers 200 with `"status": status`; returns that body. On a
+/// timeout, says what the last answer was.
 pub async fn until_status<F, Fut>(
     system: &System,
     what: &str,
@@ -168,16 +204,29 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Reply>,
 {
-    let what = format!("{what} to be {status}");
-    system
-        .eventually(&what, SETTLE, || {
+    let last = std::sync::Mutex::new(None::<Reply>);
+    let waited = system
+        .eventually(&format!("{what} to be {status}"), SETTLE, || {
             let reply = fetch();
+            let last = &last;
             async move {
                 let reply = reply.await;
-                (reply.status == 200 && reply.body["status"] == status).then_some(reply.body)
+                let found = reply.status == 200 && reply.body["status"] == status;
+                let body = found.then(|| reply.body.clone());
+                if let Ok(mut last) = last.lock() {
+                    *last = Some(reply);
+                }
+                body
             }
         })
-        .await
+        .await;
+    waited.map_err(|error| {
+        let seen = last.lock().ok().and_then(|l| l.clone());
+        let seen = seen.map_or("nothing".to_string(), |r| {
+            format!("{} {}", r.status, r.body)
+        });
+        error.context(format!("the last answer was {seen}"))
+    })
 }
 
 /// The body of `reply` if it has the `expected` status; otherwise an error naming `what`.
@@ -214,4 +263,14 @@ pub fn timeline_types(case: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The `id` (intake) or `case_id` (backlog) of each case in a JSON list.
+pub fn case_ids(list: &Value) -> std::collections::BTreeSet<String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|case| case["id"].as_str().or(case["case_id"].as_str()))
+        .map(str::to_string)
+        .collect()
 }

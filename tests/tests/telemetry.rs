@@ -2,7 +2,6 @@
 //! into another service, and no resident's personal data reaches a log, even at debug level.
 
 use clearline_tests::infra::free_port;
-use clearline_tests::people::case_request;
 use clearline_tests::station::Station;
 use clearline_tests::{Backend, System};
 use sea_orm::{ConnectionTrait, Statement};

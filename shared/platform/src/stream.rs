@@ -26,7 +26,7 @@ pub async fn connect(
 }
 
 pub async fn ensure_stream(js: &jetstream::Context) -> anyhow::Result<stream::Stream> {
-    let stream = js
+    let created = js
         .get_or_create_stream(stream::Config {
             name: subjects::STREAM.to_string(),
             subjects: vec![subjects::SUBJECTS.to_string()],
@@ -37,6 +37,14 @@ pub async fn ensure_stream(js: &jetstream::Context) -> anyhow::Result<stream::St
             max_age: Duration::from_secs(400 * 24 * 3600),
             ..Default::default()
         })
-        .await?;
-    Ok(stream)
+        .await;
+    match created {
+        Ok(stream) => Ok(stream),
+        // Services start together: another one created the stream between our look and our
+        // create, and nats-server 2.9 answers the loser "subjects overlap". Use the winner's.
+        Err(error) => js
+            .get_stream(subjects::STREAM)
+            .await
+            .map_err(|_| error.into()),
+    }
 }
