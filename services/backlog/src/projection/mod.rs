@@ -75,8 +75,8 @@ async fn store_event(txn: &DatabaseTransaction, e: &Recorded) -> Result<bool, Db
         .execute(Statement::from_sql_and_values(
             txn.get_database_backend(),
             "INSERT INTO case_events (event_id, case_id, sequence, event_type, occurred_at, actor_id, actor_role,
-                                      unit, case_number, service_type, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                      unit, case_number, service_type, detail, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              ON CONFLICT (event_id) DO NOTHING",
             [
                 Value::from(e.event_id),
@@ -90,6 +90,7 @@ async fn store_event(txn: &DatabaseTransaction, e: &Recorded) -> Result<bool, Db
                 Value::from(e.case_number.clone()),
                 Value::from(e.service_type.clone()),
                 Value::from(detail),
+                Value::from(chrono::Utc::now()),
             ],
         ))
         .await?;

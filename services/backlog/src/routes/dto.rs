@@ -117,6 +117,8 @@ pub struct TimelineEntry {
     #[serde(rename = "type")]
     pub event_type: String,
     pub at: DateTime<Utc>,
+    /// When the backlog applied the event.
+    pub recorded_at: DateTime<Utc>,
     pub actor_id: String,
     pub actor_role: String,
     /// Non-personal payload details: reason, missing materials, mode, due time, round…
@@ -131,6 +133,7 @@ impl From<event::Model> for TimelineEntry {
             sequence: row.sequence,
             event_type: row.event_type,
             at: row.occurred_at,
+            recorded_at: row.recorded_at,
             actor_id: row.actor_id,
             actor_role: row.actor_role,
             detail: row.detail,

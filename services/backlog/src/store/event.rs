@@ -19,6 +19,8 @@ pub struct Model {
     pub service_type: String,
     /// A [`crate::projection::Detail`]: the payload's non-personal fields.
     pub detail: Json,
+    /// When the backlog applied the event (its lag is `recorded_at - occurred_at`).
+    pub recorded_at: DateTimeUtc,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -41,7 +41,10 @@ impl MigrationTrait for BacklogTables {
                     unit TEXT NOT NULL,
                     case_number TEXT NOT NULL,
                     service_type TEXT NOT NULL,
-                    detail {json} NOT NULL
+                    detail {json} NOT NULL,
+                    -- When the backlog applied it: recorded_at - occurred_at is how far the
+                    -- read model lags behind the service that acted.
+                    recorded_at {ts} NOT NULL
                 )",
                 "CREATE INDEX case_events_case ON case_events (case_id, sequence)",
                 // One row per case. status and stage stay NULL until the events so far form a

@@ -1,5 +1,5 @@
 //! The load: workers that each carry one case at a time from the window to hand-over, and a
-//! watcher that times how long a new case takes to appear in the backlog.
+//! look, afterwards, at how long each sampled case took to reach the backlog.
 
 use super::BenchArgs;
 use clearline_platform::http::{JwtKeys, Role};
@@ -132,8 +132,7 @@ pub async fn drive(args: &BenchArgs) -> anyhow::Result<Outcome> {
         })?;
 
     let closed_before = closed_in_backlog(&client).await?;
-    let (watch_tx, watch_rx) = mpsc::unbounded_channel::<(String, Instant)>();
-    let watcher = tokio::spawn(watch_visibility(client.clone(), watch_rx));
+    let (watch_tx, mut watch_rx) = mpsc::unbounded_channel::<String>();
     let next = Arc::new(AtomicUsize::new(0));
     let closed = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
@@ -181,7 +180,11 @@ pub async fn drive(args: &BenchArgs) -> anyhow::Result<Outcome> {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let visible_latencies_ms = watcher.await.unwrap_or_default();
+    let mut sampled = Vec::new();
+    while let Ok(id) = watch_rx.try_recv() {
+        sampled.push(id);
+    }
+    let visible_latencies_ms = projection_lags(&client, &sampled).await;
     Ok(Outcome {
         closed: closed.load(Ordering::Relaxed),
         failed: failed.load(Ordering::Relaxed),
@@ -194,7 +197,7 @@ async fn one_case(
     n: usize,
     service_type: &str,
     materials: &[String],
-    watch: Option<&mpsc::UnboundedSender<(String, Instant)>>,
+    watch: Option<&mpsc::UnboundedSender<String>>,
 ) -> anyhow::Result<()> {
     let request = json!({
         "service_type": service_type,
@@ -205,10 +208,9 @@ async fn one_case(
     let case = client
         .post(0, &client.clerk, "/api/v1/cases", request)
         .await?;
-    let accepted = Instant::now();
     let id = case["id"].as_str().unwrap_or_default().to_string();
     if let Some(watch) = watch {
-        let _ = watch.send((id.clone(), accepted));
+        let _ = watch.send(id.clone());
     }
     if case["status"] == "pending_approval" {
         client
@@ -261,33 +263,27 @@ async fn closed_in_backlog(client: &Client) -> anyhow::Result<u64> {
     Ok(view["totals"]["by_status"]["closed"].as_u64().unwrap_or(0))
 }
 
-/// Polls the backlog for each watched case until it appears; returns the delays in ms.
-async fn watch_visibility(
-    client: Arc<Client>,
-    mut cases: mpsc::UnboundedReceiver<(String, Instant)>,
-) -> Vec<f64> {
-    let mut watching = tokio::task::JoinSet::new();
-    while let Some((id, accepted)) = cases.recv().await {
-        let client = client.clone();
-        watching.spawn(async move {
-            let path = format!("/api/v1/cases/{id}");
-            while accepted.elapsed() < Duration::from_secs(30) {
-                if let Ok((200, _)) = client
-                    .call(3, &client.supervisor, reqwest::Method::GET, &path, None)
-                    .await
-                {
-                    return Some(accepted.elapsed().as_secs_f64() * 1000.0);
-                }
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-            None
-        });
-    }
-    let mut latencies = Vec::new();
-    while let Some(result) = watching.join_next().await {
-        if let Ok(Some(ms)) = result {
-            latencies.push(ms);
+/// For each sampled case, how long its `received` event took from intake's commit to the
+/// backlog's (`recorded_at - at` in its timeline), in ms. Read after the run, so measuring
+/// adds no load while it runs.
+async fn projection_lags(client: &Client, cases: &[String]) -> Vec<f64> {
+    let mut lags = Vec::with_capacity(cases.len());
+    for id in cases {
+        let path = format!("/api/v1/cases/{id}");
+        let Ok((200, case)) = client.call(3, &client.supervisor, reqwest::Method::GET, &path, None).await else {
+            continue;
+        };
+        let received = case["timeline"]
+            .as_array()
+            .and_then(|t| t.iter().find(|e| e["type"] == "received"));
+        let at = |field: &str| {
+            received
+                .and_then(|e| e[field].as_str())
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        };
+        if let (Some(at), Some(recorded)) = (at("at"), at("recorded_at")) {
+            lags.push((recorded - at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
         }
     }
-    latencies
+    lags
 }
