@@ -270,7 +270,10 @@ async fn projection_lags(client: &Client, cases: &[String]) -> Vec<f64> {
     let mut lags = Vec::with_capacity(cases.len());
     for id in cases {
         let path = format!("/api/v1/cases/{id}");
-        let Ok((200, case)) = client.call(3, &client.supervisor, reqwest::Method::GET, &path, None).await else {
+        let Ok((200, case)) = client
+            .call(3, &client.supervisor, reqwest::Method::GET, &path, None)
+            .await
+        else {
             continue;
         };
         let received = case["timeline"]
