@@ -86,7 +86,7 @@ impl System {
             system.start(name)?;
         }
         for name in SERVICES {
-            system.wait_ready(name).await?;
+            system.ready_on_a_free_port(name).await?;
         }
         Ok(system)
     }
@@ -179,10 +179,44 @@ impl System {
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 
+    /// Waits until `service` is ready. The port was picked free, but another test's process
+    /// may take it before the service binds it: then the service is started again on
+    /// another free port.
+    async fn ready_on_a_free_port(&mut self, service: &str) -> anyhow::Result<()> {
+        for _ in 0..3 {
+            match self.wait_ready(service).await {
+                Err(error)
+                    if self.exited(service)
+                        && format!("{error:#}").contains("Address already in use") =>
+                {
+                    if let Some(entry) = self.services.iter_mut().find(|s| s.name == service) {
+                        entry.port = free_port();
+                    }
+                    self.start(service)?;
+                }
+                result => return result,
+            }
+        }
+        self.wait_ready(service).await
+    }
+
+    /// Whether the service's process has ended.
+    fn exited(&mut self, service: &str) -> bool {
+        self.services
+            .iter_mut()
+            .find(|s| s.name == service)
+            .and_then(|s| s.child.as_mut())
+            .is_none_or(|child| matches!(child.try_wait(), Ok(Some(_))))
+    }
+
     pub async fn wait_ready(&self, service: &str) -> anyhow::Result<()> {
         let url = format!("{}/readyz", self.url(service));
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(60) {
+            if self.process_ended(service) {
+                let log = std::fs::read_to_string(self.log_path(service)).unwrap_or_default();
+                anyhow::bail!("{service} exited before it was ready; its log:\n{log}");
+            }
             if let Ok(r) = self.http.get(&url).send().await {
                 if r.status().is_success() {
                     return Ok(());
@@ -192,6 +226,27 @@ impl System {
         }
         let log = std::fs::read_to_string(self.log_path(service)).unwrap_or_default();
         anyhow::bail!("{service} was not ready within 60s; its log:\n{log}")
+    }
+
+    /// Whether the service's process has ended, without reaping it.
+    fn process_ended(&self, service: &str) -> bool {
+        let Some(pid) = self
+            .services
+            .iter()
+            .find(|s| s.name == service)
+            .and_then(|s| s.child.as_ref())
+            .map(|c| c.id())
+        else {
+            return false;
+        };
+        // A child that exited stays a zombie until waited for: its state letter is Z.
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| {
+                stat.rsplit(')')
+                    .next()
+                    .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+            })
+            .unwrap_or(true)
     }
 
     /// A staff member with a signed token.

@@ -12,11 +12,18 @@ pub const CONSUMER: &str = "approval";
 pub struct ApprovalEvents;
 
 impl EventHandler for ApprovalEvents {
+    type Batch = ();
+
     fn handles(&self, kind: EventKind) -> bool {
         matches!(kind, EventKind::Submitted | EventKind::Cancelled)
     }
 
-    async fn handle(&self, txn: &DatabaseTransaction, event: &CaseEvent) -> anyhow::Result<()> {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &CaseEvent,
+        _: &mut (),
+    ) -> anyhow::Result<()> {
         match &event.payload {
             Some(Payload::Submitted(submitted)) if submitted.approval_required => {
                 commands::record_submission(txn, event, submitted).await?

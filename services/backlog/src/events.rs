@@ -1,7 +1,7 @@
 //! The backlog listens to every event: each one lands in the timeline and re-derives its
 //! case (see [`crate::projection`]).
 
-use crate::projection::{self, Applied};
+use crate::projection::{self, counts, Applied, CountKey};
 use clearline_contracts::{CaseEvent, EventKind};
 use clearline_platform::consumer::EventHandler;
 use sea_orm::DatabaseTransaction;
@@ -12,18 +12,33 @@ pub const CONSUMER: &str = "backlog";
 pub struct BacklogEvents;
 
 impl EventHandler for BacklogEvents {
+    /// The counter changes of the batch's events, written once at the end.
+    type Batch = Vec<(CountKey, i64)>;
+
     fn handles(&self, _: EventKind) -> bool {
         true
     }
 
-    async fn handle(&self, txn: &DatabaseTransaction, event: &CaseEvent) -> anyhow::Result<()> {
-        match projection::apply(txn, event).await? {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &CaseEvent,
+        batch: &mut Self::Batch,
+    ) -> anyhow::Result<()> {
+        let (applied, moves) = projection::project(txn, event).await?;
+        batch.extend(moves);
+        match applied {
             Applied::Duplicate => tracing::debug!("event already in the timeline"),
             Applied::Projected { from, to } if from != to => {
                 tracing::debug!(from = ?from.map(|s| s.as_str()), to = ?to.map(|s| s.as_str()), "case moved");
             }
             Applied::Projected { .. } => {}
         }
+        Ok(())
+    }
+
+    async fn finish(&self, txn: &DatabaseTransaction, batch: Self::Batch) -> anyhow::Result<()> {
+        counts::bump_all(txn, &batch).await?;
         Ok(())
     }
 }

@@ -13,6 +13,8 @@ pub const CONSUMER: &str = "fulfilment";
 pub struct FulfilmentEvents;
 
 impl EventHandler for FulfilmentEvents {
+    type Batch = ();
+
     fn handles(&self, kind: EventKind) -> bool {
         matches!(
             kind,
@@ -20,7 +22,12 @@ impl EventHandler for FulfilmentEvents {
         )
     }
 
-    async fn handle(&self, txn: &DatabaseTransaction, event: &CaseEvent) -> anyhow::Result<()> {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &CaseEvent,
+        _: &mut (),
+    ) -> anyhow::Result<()> {
         match &event.payload {
             Some(Payload::Approved(approved)) => {
                 commands::record_ready(txn, event, approved.due_at_ms).await?

@@ -17,6 +17,8 @@ pub struct IntakeEvents {
 }
 
 impl EventHandler for IntakeEvents {
+    type Batch = ();
+
     fn handles(&self, kind: EventKind) -> bool {
         matches!(
             kind,
@@ -24,7 +26,12 @@ impl EventHandler for IntakeEvents {
         )
     }
 
-    async fn handle(&self, txn: &DatabaseTransaction, event: &CaseEvent) -> anyhow::Result<()> {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &CaseEvent,
+        _: &mut (),
+    ) -> anyhow::Result<()> {
         let Some(case) = commands::find_for_update(txn, event.case_uuid()).await? else {
             // Every case starts here, so an event for an unknown case is a bug upstream.
             anyhow::bail!("event for a case intake does not know");

@@ -25,17 +25,34 @@ use tracing::Instrument;
 
 /// A service's reaction to the events it listens to.
 pub trait EventHandler: Send + Sync + 'static {
+    /// What a batch gathers across its events and writes once at the end, in the same
+    /// transaction (the backlog's counter changes: one write per counter, in key order, so
+    /// parallel transactions take those locks in one order). `()` for most services.
+    type Batch: Default + Send;
+
     /// Whether this consumer acts on `kind`. Others are acknowledged and skipped: the
     /// consumer has no filter subject (see [`clearline_contracts::subjects`]).
     fn handles(&self, kind: EventKind) -> bool;
 
     /// Applies `event` inside `txn`. Events it causes go to the outbox in the same `txn`.
-    /// An error rolls back this event alone and asks for a redelivery.
+    /// An error rolls back this event alone and asks for a redelivery, so add to `batch`
+    /// only once everything else has succeeded.
     fn handle(
         &self,
         txn: &DatabaseTransaction,
         event: &CaseEvent,
+        batch: &mut Self::Batch,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// Writes what the batch gathered, after its last event and before the commit.
+    fn finish(
+        &self,
+        txn: &DatabaseTransaction,
+        batch: Self::Batch,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        let _ = (txn, batch);
+        async { Ok(()) }
+    }
 }
 
 /// How a service's durable consumer behaves.
@@ -47,6 +64,8 @@ pub struct ConsumerSpec {
     pub ack_wait: Duration,
     /// Most messages applied in one transaction.
     pub batch: usize,
+    /// Parallel transactions a batch is split into, by case. 1 on SQLite (one writer).
+    pub partitions: usize,
 }
 
 impl ConsumerSpec {
@@ -56,6 +75,7 @@ impl ConsumerSpec {
             max_deliver,
             ack_wait,
             batch: 64,
+            partitions: 1,
         }
     }
 }
@@ -151,26 +171,65 @@ async fn consume<H: EventHandler>(
                 _ => break,
             }
         }
-        // A database failure (a restart, a deadlock with another replica) is not the
-        // events' fault: retry the batch here, telling the broker we are still working on it,
-        // so the failure does not use up the events' deliveries and send them to the dead
-        // letters. The inbox makes every retry safe.
-        let mut backoff = Duration::from_millis(100);
-        while let Err(error) = apply_batch(spec, db, handler, &batch).await {
-            tracing::warn!(consumer = %spec.name, error = %format!("{error:#}"), "batch rolled back; retrying");
-            for message in &batch {
-                let _ = message.ack_with(AckKind::Progress).await;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
-                _ = shutdown.cancelled() => return Ok(()),
-            }
-            backoff = (backoff * 2).min(Duration::from_secs(5));
+        // Events of different cases are independent: on PostgreSQL the batch is split by
+        // case into parallel transactions (a case's events stay in one, in order).
+        let groups = partition(batch, spec.partitions);
+        let applied = futures::future::join_all(
+            groups
+                .iter()
+                .map(|group| apply_until_done(spec, db, handler, group, shutdown)),
+        )
+        .await;
+        if applied.contains(&false) {
+            return Ok(());
         }
         if let Some(outbox) = outbox {
             outbox.wake();
         }
     }
+}
+
+/// Splits a batch by case into `parts` groups, keeping each case's events in order.
+fn partition(batch: Vec<jetstream::Message>, parts: usize) -> Vec<Vec<jetstream::Message>> {
+    let parts = parts.max(1);
+    if parts == 1 {
+        return vec![batch];
+    }
+    let mut groups: Vec<Vec<jetstream::Message>> = (0..parts).map(|_| Vec::new()).collect();
+    for message in batch {
+        let case =
+            CaseEvent::decode_checked(&message.payload).map_or(0, |e| e.case_uuid().as_u128());
+        groups[(case % parts as u128) as usize].push(message);
+    }
+    groups.retain(|g| !g.is_empty());
+    groups
+}
+
+/// Applies one group until it commits. A database failure (a restart, a deadlock with
+/// another replica) is not the events' fault: the group is retried here while the broker is
+/// told the work is in progress, so the failure spends none of the events' deliveries and
+/// sends nothing to the dead letters. The inbox makes every retry safe. `false` when
+/// shutdown came first (the broker redelivers the group later).
+async fn apply_until_done<H: EventHandler>(
+    spec: &ConsumerSpec,
+    db: &DatabaseConnection,
+    handler: &H,
+    group: &[jetstream::Message],
+    shutdown: &CancellationToken,
+) -> bool {
+    let mut backoff = Duration::from_millis(100);
+    while let Err(error) = apply_batch(spec, db, handler, group).await {
+        tracing::warn!(consumer = %spec.name, error = %format!("{error:#}"), "batch rolled back; retrying");
+        for message in group {
+            let _ = message.ack_with(AckKind::Progress).await;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = shutdown.cancelled() => return false,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+    true
 }
 
 enum Outcome {
@@ -185,10 +244,12 @@ async fn apply_batch<H: EventHandler>(
     batch: &[jetstream::Message],
 ) -> anyhow::Result<()> {
     let txn = db.begin().await?;
+    let mut gathered = H::Batch::default();
     let mut outcomes = Vec::with_capacity(batch.len());
     for message in batch {
-        outcomes.push(apply_one(spec, &txn, handler, message).await?);
+        outcomes.push(apply_one(spec, &txn, handler, message, &mut gathered).await?);
     }
+    handler.finish(&txn, gathered).await?;
     txn.commit().await?;
     for (message, outcome) in batch.iter().zip(outcomes) {
         let kind = match outcome {
@@ -210,6 +271,7 @@ async fn apply_one<H: EventHandler>(
     txn: &DatabaseTransaction,
     handler: &H,
     message: &jetstream::Message,
+    gathered: &mut H::Batch,
 ) -> Result<Outcome, DbErr> {
     let deliveries = message.info().map(|i| i.delivered).unwrap_or(1);
     if deliveries > 1 {
@@ -263,7 +325,7 @@ async fn apply_one<H: EventHandler>(
             tracing::debug!("duplicate event skipped");
             return Ok(Outcome::Ack);
         }
-        match handler.handle(&savepoint, &event).await {
+        match handler.handle(&savepoint, &event, gathered).await {
             Ok(()) => {
                 savepoint.commit().await?;
                 metrics::counter!("consumer_applied_total", "consumer" => spec.name.clone())

@@ -200,6 +200,8 @@ pub async fn run<H: EventHandler>(
 pub struct NoEvents;
 
 impl EventHandler for NoEvents {
+    type Batch = ();
+
     fn handles(&self, _: clearline_contracts::EventKind) -> bool {
         false
     }
@@ -207,6 +209,7 @@ impl EventHandler for NoEvents {
         &self,
         _: &sea_orm::DatabaseTransaction,
         _: &clearline_contracts::CaseEvent,
+        _: &mut (),
     ) -> anyhow::Result<()> {
         Ok(())
     }
@@ -273,11 +276,16 @@ impl Bound {
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let config = &self.infra.config;
+        // PostgreSQL takes parallel writers; SQLite has one, so parallel transactions
+        // would only queue for it.
+        let partitions = match sea_orm::ConnectionTrait::get_database_backend(&self.infra.db) {
+            sea_orm::DatabaseBackend::Postgres => 4,
+            _ => 1,
+        };
         let consumer = self.consumer.zip(handler).map(|(name, handler)| {
-            (
-                ConsumerSpec::new(name, config.max_deliver, config.ack_wait()),
-                Arc::new(handler),
-            )
+            let mut spec = ConsumerSpec::new(name, config.max_deliver, config.ack_wait());
+            spec.partitions = partitions;
+            (spec, Arc::new(handler))
         });
         run(
             self.infra,

@@ -45,6 +45,21 @@ pub fn changes(old: Option<CountKey>, new: Option<CountKey>) -> Vec<(CountKey, i
         .collect()
 }
 
+/// Writes counter changes: summed per counter, zero sums skipped, in key order, so two
+/// transactions touching the same counters take their row locks in one order.
+pub async fn bump_all<C: ConnectionTrait>(db: &C, moves: &[(CountKey, i64)]) -> Result<(), DbErr> {
+    let mut summed: std::collections::BTreeMap<&CountKey, i64> = Default::default();
+    for (key, delta) in moves {
+        *summed.entry(key).or_default() += delta;
+    }
+    for (key, delta) in summed {
+        if delta != 0 {
+            bump(db, key, delta).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Adds `delta` to one counter, creating it at `delta` the first time.
 pub async fn bump<C: ConnectionTrait>(db: &C, key: &CountKey, delta: i64) -> Result<(), DbErr> {
     db.execute(Statement::from_sql_and_values(

@@ -38,17 +38,28 @@ pub enum Applied {
     },
 }
 
-/// Applies one event. Takes a transaction so the timeline row, the case row and the
-/// counters always commit together.
-#[tracing::instrument(skip_all, fields(case_id = %event.case_id, event_type = %event.r#type))]
+/// Applies one event, counters included. Takes a transaction so the timeline row, the
+/// case row and the counters always commit together.
 pub async fn apply(txn: &DatabaseTransaction, event: &CaseEvent) -> Result<Applied, DbErr> {
+    let (applied, moves) = project(txn, event).await?;
+    counts::bump_all(txn, &moves).await?;
+    Ok(applied)
+}
+
+/// Stores the event and re-derives its case row, and returns the counter changes that move
+/// the case, for the caller to write before the commit (a batch writes them once, summed).
+#[tracing::instrument(skip_all, fields(case_id = %event.case_id, event_type = %event.r#type))]
+pub async fn project(
+    txn: &DatabaseTransaction,
+    event: &CaseEvent,
+) -> Result<(Applied, Vec<(CountKey, i64)>), DbErr> {
     let Some(recorded) = Recorded::from_event(event) else {
         return Err(DbErr::Custom(
             "an event without a payload cannot be projected".into(),
         ));
     };
     if !store_event(txn, &recorded).await? {
-        return Ok(Applied::Duplicate);
+        return Ok((Applied::Duplicate, Vec::new()));
     }
     let old = lock_case(txn, &recorded).await?;
     let events = load_events(txn, recorded.case_id).await?;
@@ -56,16 +67,12 @@ pub async fn apply(txn: &DatabaseTransaction, event: &CaseEvent) -> Result<Appli
         return Err(DbErr::RecordNotFound("the event just stored".into()));
     };
     save_case(txn, &state).await?;
-    // Sorted so two transactions touching the same counters take their locks in one order.
-    let mut moves = counts::changes(CountKey::of_row(&old), CountKey::of_state(&state));
-    moves.sort();
-    for (key, delta) in &moves {
-        counts::bump(txn, key, *delta).await?;
-    }
-    Ok(Applied::Projected {
+    let moves = counts::changes(CountKey::of_row(&old), CountKey::of_state(&state));
+    let applied = Applied::Projected {
         from: old.status(),
         to: state.status,
-    })
+    };
+    Ok((applied, moves))
 }
 
 /// Inserts the timeline row; `false` when the event is already there.
