@@ -29,10 +29,13 @@ pub struct BenchArgs {
     /// One case in this many is watched for intake→backlog latency.
     #[arg(long, default_value_t = 5)]
     pub sample_every: usize,
-    /// PostgreSQL server to read commit counts from (pg_stat_database) and to run pgbench
-    /// against, e.g. postgres://postgres@127.0.0.1:5432.
+    /// The PostgreSQL server the system under test uses, to count its WAL flushes
+    /// (pg_stat_wal), e.g. postgres://postgres@127.0.0.1:5432. Omit for SQLite.
     #[arg(long)]
     pub postgres: Option<String>,
+    /// A PostgreSQL server to run pgbench on after the run, as a yardstick for the machine.
+    #[arg(long)]
+    pub pgbench: Option<String>,
     /// What the system under test runs on, for the report ("sqlite" or "postgres").
     #[arg(long, default_value = "sqlite")]
     pub label: String,
@@ -53,7 +56,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     // pg_stat counters are flushed by each backend about once a second.
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let commits_after = machine::postgres_commits(args.postgres.as_deref()).await;
-    let pgbench_tps = match &args.postgres {
+    let pgbench_tps = match args.pgbench.as_ref().or(args.postgres.as_ref()) {
         Some(url) => machine::pgbench_tps(url).await,
         None => None,
     };
