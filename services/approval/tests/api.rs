@@ -4,8 +4,7 @@
 // A test that cannot set up its database has nothing to report but the panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use axum::body::{to_bytes, Body};
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use axum::Router;
 use chrono::Utc;
 use clearline_approval::{commands, routes, store, AppState};
@@ -17,7 +16,6 @@ use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tower::ServiceExt;
 use uuid::Uuid;
 
 const SERVICE: &str = "resident_id_card_renewal";
@@ -88,24 +86,9 @@ impl Api {
         let token = self
             .keys
             .issue(user, user, &[role], Some(unit), chrono::Duration::hours(1));
-        let request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/json");
-        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(body).unwrap())
+        clearline_platform::http::testing::send(&self.router, method, uri, Some(&token), body)
             .await
-            .unwrap();
-        let status = response.status();
-        let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+            .unwrap()
     }
 
     async fn decide(

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod json;
 pub mod ops;
 pub mod serve;
+pub mod testing;
 
 pub use auth::{AuthUser, Claims, JwtKeys, Role};
 pub use error::{log_errors, ApiError, ErrorCause, FieldError, Problem, ProblemCode};
