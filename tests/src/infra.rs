@@ -45,14 +45,32 @@ pub struct Nats {
 }
 
 impl Nats {
+    /// Starts on a free port. Another test may take the port between our look and the
+    /// server's bind; then the server exits and we try another port, so no test ever talks
+    /// to another test's broker.
     pub fn start(dir: &Path) -> anyhow::Result<Nats> {
         let mut nats = Nats {
             port: free_port(),
             store: dir.join("nats"),
             child: None,
         };
-        nats.boot()?;
-        Ok(nats)
+        for _ in 0..5 {
+            nats.boot()?;
+            std::thread::sleep(Duration::from_millis(100));
+            if nats.running() {
+                return Ok(nats);
+            }
+            nats.kill();
+            nats.port = free_port();
+        }
+        anyhow::bail!("nats-server would not start on a free port")
+    }
+
+    /// Whether our server process is still alive (it exits when its port was taken).
+    fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
     }
 
     pub fn url(&self) -> String {
@@ -83,13 +101,21 @@ impl Nats {
             .spawn()
             .context("starting nats-server")?;
         self.child = Some(child);
-        wait_for_port(self.port, Duration::from_secs(10))
+        let listening = wait_for_port(self.port, Duration::from_secs(10));
+        if !self.running() {
+            // Whatever answers on the port is not ours.
+            return Ok(());
+        }
+        listening
     }
 
     /// Stops the server (SIGKILL) and starts it again on the same port and store.
     pub fn restart(&mut self) -> anyhow::Result<()> {
         self.kill();
-        self.boot()
+        self.boot()?;
+        std::thread::sleep(Duration::from_millis(100));
+        anyhow::ensure!(self.running(), "nats-server could not take its port back");
+        Ok(())
     }
 
     fn kill(&mut self) {
