@@ -5,7 +5,6 @@ use clearline_tests::infra::free_port;
 use clearline_tests::station::Station;
 use clearline_tests::{Backend, System};
 use sea_orm::{ConnectionTrait, Statement};
-use std::time::Duration;
 
 /// The trace id inside a W3C `traceparent` (`00-<trace id>-<span id>-01`).
 fn trace_id(traceparent: &str) -> Option<&str> {
@@ -75,8 +74,9 @@ async fn one_trace_follows_a_return_into_intake_and_no_personal_data_is_logged(
         "{returned} vs {notice}"
     );
 
-    // Everything the services logged, at debug level: no ID number, no phone, no name.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Everything the services logged, at debug level: no ID number, no phone, no name. The
+    // services write each line as it happens, and every step above was awaited until its
+    // effect was visible, so the logs already hold it all.
     let id_number = clearline_domain::ResidentId::synthetic(7);
     for service in clearline_tests::system::SERVICES {
         let log = std::fs::read_to_string(system.log_path(service))?;
