@@ -8,7 +8,9 @@
 //! - [`metrics`]: the business gauges on `/metrics`.
 //! - [`routes`]: the JSON API.
 //! - [`events`]: the consumer that feeds the projection.
+//! - [`clearance`]: the daily clearance report, its sign-off and the end-of-day job.
 
+pub mod clearance;
 pub mod dashboard;
 pub mod events;
 pub mod figures;
@@ -37,6 +39,8 @@ pub const DEFAULT_PORT: u16 = 8084;
 pub struct Config {
     #[command(flatten)]
     pub common: CommonConfig,
+    #[command(flatten)]
+    pub clearance: clearance::ClearanceConfig,
 }
 
 #[derive(Clone)]
@@ -52,10 +56,11 @@ impl FromRef<AppState> for Arc<JwtKeys> {
 }
 
 /// A built service: connected, migrated and bound, not yet serving.
-pub struct Application(Bound);
+pub struct Application(Bound, clearance::DayClock);
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let clock = config.clearance.clock()?;
         let bound = Bound::build::<store::Migrator>(
             SERVICE,
             DEFAULT_PORT,
@@ -67,14 +72,15 @@ impl Application {
                     keys: infra.keys.clone(),
                 };
                 Parts {
-                    router: routes::router(state),
+                    router: routes::router(state.clone())
+                        .merge(routes::clearance_router(state, clock)),
                     openapi: routes::ApiDoc::openapi(),
                     probe: scrape_metrics(infra),
                 }
             },
         )
         .await?;
-        Ok(Application(bound))
+        Ok(Application(bound, clock))
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -84,6 +90,11 @@ impl Application {
     /// Serves the API and consumes every event until `shutdown`. The backlog emits nothing
     /// yet (SLA warnings come later), so it runs no outbox relay.
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        tokio::spawn(clearance::run(
+            self.0.infra().db.clone(),
+            self.1,
+            shutdown.clone(),
+        ));
         self.0
             .run(Some(events::BacklogEvents), false, shutdown)
             .await

@@ -128,6 +128,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     .await?;
     let backlog = clearline_backlog::Application::build(clearline_backlog::Config {
         common: common("backlog", 3)?,
+        clearance: Default::default(),
     })
     .await?;
 

@@ -9,7 +9,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(PlatformTables), Box::new(BacklogTables)]
+        vec![
+            Box::new(PlatformTables),
+            Box::new(BacklogTables),
+            Box::new(crate::clearance::store::ClearanceTables),
+        ]
     }
 }
 
