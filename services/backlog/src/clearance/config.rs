@@ -45,3 +45,53 @@ impl ClearanceConfig {
         Ok(DayClock::new(calendar.zone(), self.day_ends_at))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[test]
+    fn the_flags_fit_the_service_command_line() {
+        crate::Config::command().debug_assert();
+        let config = crate::Config::try_parse_from([
+            "clearline-backlog",
+            "--database-url",
+            "sqlite::memory:",
+            "--day-ends-at",
+            "18:00",
+        ])
+        .unwrap();
+        let clock = config.clearance.clock().unwrap();
+        assert_eq!(clock.ends_at.to_string(), "18:00");
+        assert_eq!(clock.zone, WorkCalendar::china().zone());
+        let bad = crate::Config::try_parse_from([
+            "clearline-backlog",
+            "--database-url",
+            "sqlite::memory:",
+            "--day-ends-at",
+            "late",
+        ]);
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn the_zone_comes_from_the_calendar_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calendar.toml");
+        std::fs::write(&path, "zone_offset_hours = 9\n").unwrap();
+        let config = ClearanceConfig {
+            calendar: Some(path),
+            ..ClearanceConfig::default()
+        };
+        let clock = config.clock().unwrap();
+        assert_eq!(clock.zone.local_minus_utc(), 9 * 3600);
+        assert_eq!(clock.ends_at.to_string(), "17:30");
+        let missing = ClearanceConfig {
+            calendar: Some(dir.path().join("none.toml")),
+            ..ClearanceConfig::default()
+        };
+        assert!(missing.clock().is_err());
+    }
+}
