@@ -206,6 +206,16 @@ impl Scene {
         self.send("PUT", &path, token, Some(body)).await
     }
 
+    async fn day_rows(&self) -> usize {
+        use clearline_backlog::clearance::store::day_row;
+        use sea_orm::EntityTrait;
+        day_row::Entity::find()
+            .all(&self.db.db)
+            .await
+            .unwrap()
+            .len()
+    }
+
     async fn reason_rows(&self) -> usize {
         use clearline_backlog::clearance::store::reason_row;
         use sea_orm::EntityTrait;
@@ -359,9 +369,20 @@ async fn sign_off_waits_for_every_reason_and_bad_input_writes_nothing(backend: B
         "/api/v1/clearance/u1/{}/sign-off",
         Utc::now().date_naive() + Duration::days(3)
     );
-    let (status, _) = scene.send("POST", &future, &boss, None).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) = scene.send("POST", &future, &boss, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("day_not_started"))
+    );
+    let today = clock().day_of(Utc::now()).date;
+    let running = format!("/api/v1/clearance/u1/{today}/sign-off");
+    let (status, body) = scene.send("POST", &running, &boss, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("day_not_over"))
+    );
     assert_eq!(scene.reason_rows().await, 0, "nothing refused was written");
+    assert_eq!(scene.day_rows().await, 0);
 
     for (case, code) in [
         ("A", "materials"),
@@ -621,7 +642,36 @@ async fn rates_cover_thirty_days_per_unit_with_the_sign_off(backend: Backend) {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
+/// The job closes the day that ended last when it starts, and stops when told to.
+async fn the_end_of_day_job_catches_up_and_stops_on_shutdown(backend: Backend) {
+    let scene = scene(backend).await;
+    let shutdown = clearline_platform::shutdown::Shutdown::new();
+    let job = tokio::spawn(job::run(scene.db.db.clone(), clock(), shutdown.clone()));
+    let yesterday = clock().day_of(Utc::now()).date - Duration::days(1);
+    let recorded = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            let row = clearline_backlog::clearance::store::day(&scene.db.db, "u1", yesterday)
+                .await
+                .unwrap();
+            if let Some(row) = row {
+                break row;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the job records the day that ended last");
+    // Every case of the scene is long received; only the open ones are carried.
+    assert_eq!((recorded.received, recorded.carried_over), (0, 5));
+    shutdown.cancel();
+    tokio::time::timeout(std::time::Duration::from_secs(10), job)
+        .await
+        .expect("the job stops on shutdown")
+        .unwrap();
+}
+
 on_both_backends!(
+    the_end_of_day_job_catches_up_and_stops_on_shutdown,
     counts_follow_the_local_day_across_midnight_and_the_end_of_day,
     sign_off_waits_for_every_reason_and_bad_input_writes_nothing,
     a_signed_day_stays_as_it_was_signed,
