@@ -5,6 +5,7 @@
 use crate::people::{case_request, Person, Reply};
 use crate::System;
 use anyhow::{bail, ensure};
+use clearline_contracts::EventKind;
 use clearline_domain::Status;
 use clearline_platform::http::Role;
 use serde_json::Value;
@@ -157,12 +158,18 @@ impl<'a> Station<'a> {
     /// Waits until the backlog holds `events` events of the case (a status alone can show
     /// before the events that do not change it, like a fresh notice); returns the case and
     /// its timeline.
+    /// Waits until the backlog's timeline of the case holds `events` lifecycle events
+    /// (notices such as `task_opened` are not counted).
     pub async fn backlog_holds(&self, id: &str, events: usize) -> anyhow::Result<Value> {
-        let what = format!("case {id} to have {events} events in the backlog");
+        let what = format!("case {id} to have {events} lifecycle events in the backlog");
         self.system
             .eventually(&what, SETTLE, || async {
                 let reply = self.supervisor.tracked_case(id).await;
-                (reply.status == 200 && reply.body["event_count"] == events).then_some(reply.body)
+                let timeline = reply.body["timeline"].as_array().map_or(0, Vec::len);
+                // The row and the timeline are two reads: wait until they agree.
+                let consistent = reply.body["event_count"] == timeline;
+                (reply.status == 200 && consistent && timeline_types(&reply.body).len() == events)
+                    .then_some(reply.body)
             })
             .await
     }
@@ -252,14 +259,26 @@ pub fn material_codes(list: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The event types of a backlog case's timeline, in its order.
+/// The lifecycle event types of a backlog case's timeline, in its order; notices (a task
+/// opened, a clock warning, a flag) are left out, see [`notice_types`].
 pub fn timeline_types(case: &Value) -> Vec<String> {
+    types_where(case, |kind| !kind.is_notice())
+}
+
+/// The notices of a backlog case's timeline, in its order.
+pub fn notice_types(case: &Value) -> Vec<String> {
+    types_where(case, EventKind::is_notice)
+}
+
+fn types_where(case: &Value, keep: impl Fn(EventKind) -> bool) -> Vec<String> {
     case["timeline"]
         .as_array()
         .map(|events| {
             events
                 .iter()
-                .filter_map(|e| e["type"].as_str().map(str::to_string))
+                .filter_map(|e| e["type"].as_str())
+                .filter(|t| EventKind::parse(t).is_some_and(&keep))
+                .map(str::to_string)
                 .collect()
         })
         .unwrap_or_default()

@@ -547,21 +547,25 @@ async fn check_timelines(supervisor: &Person, acknowledged: &[Acknowledged]) -> 
             case.body["status"],
             case.body["stage"]
         );
-        let types: Vec<&str> = case.body["timeline"]
-            .as_array()
-            .map(|t| t.iter().filter_map(|e| e["type"].as_str()).collect())
-            .unwrap_or_default();
+        // Lifecycle events only: notices (task_opened) ride along and are checked below.
+        let types = clearline_tests::station::timeline_types(&case.body);
         let mut sorted = types.clone();
         sorted.sort_unstable();
-        let mut wanted = TIMELINE.to_vec();
+        let mut wanted: Vec<String> = TIMELINE.iter().map(|t| t.to_string()).collect();
         wanted.sort_unstable();
         anyhow::ensure!(
             sorted == wanted,
             "timeline of {}: {types:?}, wanted each of {TIMELINE:?} once",
             a.id
         );
+        let notices = clearline_tests::station::notice_types(&case.body);
         anyhow::ensure!(
-            case.body["event_count"] == TIMELINE.len(),
+            notices == ["task_opened", "task_opened"],
+            "notices of {}: {notices:?}, wanted one task opened by approval and one by fulfilment",
+            a.id
+        );
+        anyhow::ensure!(
+            case.body["event_count"] == TIMELINE.len() + notices.len(),
             "event_count of {} is {}",
             a.id,
             case.body["event_count"]
@@ -640,7 +644,8 @@ async fn check_pipes(system: &System, n: i64) -> anyhow::Result<()> {
         anyhow::ensure!(rows == n, "{service} wrote {rows} {subject} for {n} cases");
     }
     anyhow::ensure!(
-        written == n * TIMELINE.len() as i64,
+        // The lifecycle and one task opened each by approval and fulfilment.
+        written == n * (TIMELINE.len() as i64 + 2),
         "the outboxes hold {written} events for {n} cases"
     );
 

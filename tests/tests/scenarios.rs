@@ -77,7 +77,7 @@ async fn return_loop_twice(backend: Backend) -> anyhow::Result<()> {
     expect_status(hp.approver.approve(&id).await, 200, "approving")?;
     hp.hand_over(&id).await?;
     let tracked = hp.backlog_holds(&id, 14).await?;
-    assert_eq!(tracked["status"], "closed");
+    assert_eq!(tracked["status"], "closed", "{tracked}");
     assert_eq!(tracked["stage"], "done");
     assert_eq!(
         timeline_types(&tracked),
@@ -98,9 +98,16 @@ async fn return_loop_twice(backend: Backend) -> anyhow::Result<()> {
             "closed",
         ]
     );
+    // Notices (task_opened) carry the number of the event they follow; the lifecycle
+    // events alone form one causal chain.
     let sequences: Vec<i64> = tracked["timeline"]
         .as_array()
-        .map(|t| t.iter().filter_map(|e| e["sequence"].as_i64()).collect())
+        .map(|t| {
+            t.iter()
+                .filter(|e| e["type"] != "task_opened")
+                .filter_map(|e| e["sequence"].as_i64())
+                .collect()
+        })
         .unwrap_or_default();
     assert_eq!(sequences, (1..=14).collect::<Vec<_>>(), "one causal chain");
     hp.window_shows(&id, "closed").await?;
@@ -322,32 +329,37 @@ async fn effects_once_under_duplicates(backend: Backend) -> anyhow::Result<()> {
     let hp = Station::at(&system, "HP01");
     let id = hp.take_case_to(6, Status::PendingApproval).await?;
     pipes.settled(&system).await?;
-    assert_eq!(pipes.stream_messages().await?, 2);
+    // received and submitted from intake, task_opened from approval.
+    assert_eq!(pipes.stream_messages().await?, 3);
 
     pipes.deliver_everything_twice(&system, &["intake"]).await?;
     assert_eq!(
         pipes.stream_messages().await?,
-        4,
+        5,
         "relay resends were dropped"
     );
     let task = hp.approval_shows(&id, "pending").await?;
     assert_eq!(task["round"], 1, "{task}");
     assert_eq!(pipes.inbox("approval", "approval").await?, 1);
-    let tracked = hp.backlog_shows(&id, "pending_approval").await?;
-    assert_eq!(tracked["event_count"], 2, "{tracked}");
+    hp.backlog_shows(&id, "pending_approval").await?;
+    pipes.settled(&system).await?;
+    let tracked = hp.supervisor.tracked_case(&id).await.body;
+    assert_eq!(tracked["event_count"], 3, "{tracked}");
 
     expect_status(hp.approver.approve(&id).await, 200, "approving")?;
     hp.hand_over(&id).await?;
     hp.backlog_shows(&id, "closed").await?;
     pipes.settled(&system).await?;
-    assert_eq!(pipes.stream_messages().await?, 8);
+    // 8 events (2 + 2 + 4, with one task_opened each from approval and fulfilment) and
+    // intake's 2 published again.
+    assert_eq!(pipes.stream_messages().await?, 10);
     pipes
         .deliver_everything_twice(&system, &["intake", "approval", "fulfilment"])
         .await?;
-    assert_eq!(pipes.stream_messages().await?, 14);
+    assert_eq!(pipes.stream_messages().await?, 18);
 
     // Each service emitted its events once, and applied each event it acts on once.
-    let emitted = [("intake", 2), ("approval", 1), ("fulfilment", 3)];
+    let emitted = [("intake", 2), ("approval", 2), ("fulfilment", 4)];
     for (service, n) in emitted {
         assert_eq!(pipes.outbox(service).await?.len(), n, "{service}'s events");
     }
@@ -355,7 +367,7 @@ async fn effects_once_under_duplicates(backend: Backend) -> anyhow::Result<()> {
         ("intake", 1),
         ("approval", 1),
         ("fulfilment", 2),
-        ("backlog", 6),
+        ("backlog", 8),
     ];
     for (service, n) in applied {
         assert_eq!(pipes.inbox(service, service).await?, n, "{service}'s inbox");
@@ -374,7 +386,8 @@ async fn effects_once_under_duplicates(backend: Backend) -> anyhow::Result<()> {
     hp.window_shows(&id, "closed").await?;
 
     let tracked = hp.backlog_shows(&id, "closed").await?;
-    assert_eq!(tracked["event_count"], 6, "{tracked}");
+    // Six lifecycle events and the two tasks opened.
+    assert_eq!(tracked["event_count"], 8, "{tracked}");
     assert_eq!(
         timeline_types(&tracked),
         [
@@ -390,7 +403,7 @@ async fn effects_once_under_duplicates(backend: Backend) -> anyhow::Result<()> {
         .as_array()
         .map(|t| t.iter().filter_map(|e| e["event_id"].as_str()).collect())
         .unwrap_or_default();
-    assert_eq!(distinct.len(), 6);
+    assert_eq!(distinct.len(), 8);
     let backlog = hp.supervisor.backlog().await.body;
     let totals = &backlog["totals"];
     let counted = (totals["received"].as_i64(), totals["finished"].as_i64());

@@ -130,7 +130,7 @@ pub fn derive(events: &[Recorded], policy: &Policy) -> Option<CaseState> {
         due_at: match (total.and_then(|r| r.due_at), open) {
             (Some(running), _) => Some(running),
             // While the clock is paused there is no deadline: the case waits on the resident.
-            (None, Some(_)) if total.is_some() => None,
+            (None, Some(status)) if !ClockKind::Total.runs_in(status) => None,
             // Finished (or no clock): the promise as made, to judge whether it was kept.
             _ => promised,
         },

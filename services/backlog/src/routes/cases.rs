@@ -7,7 +7,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
-use clearline_domain::{Stage, Status};
+use clearline_domain::{Stage, Status, WaitReason};
 use clearline_platform::http::{ApiError, ApiPath, ApiQuery, AuthUser};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -27,6 +27,10 @@ pub struct ListQuery {
     /// true: only open cases past their due time; false: only the others.
     pub overdue: Option<bool>,
     pub case_number: Option<String>,
+    /// What the case waits on, e.g. resident_materials or needs_attention.
+    pub wait_reason: Option<String>,
+    /// warning or breached.
+    pub sla_level: Option<String>,
     /// At most 500; 50 by default.
     pub limit: Option<u64>,
     pub offset: Option<u64>,
@@ -57,6 +61,23 @@ pub async fn list_cases(
                 .ok_or_else(|| ApiError::bad_request("invalid_status", "no such status"))?,
         ),
     };
+    let wait_reason =
+        match query.wait_reason.as_deref() {
+            None => None,
+            Some(r) => Some(WaitReason::parse(r).ok_or_else(|| {
+                ApiError::bad_request("invalid_wait_reason", "no such wait reason")
+            })?),
+        };
+    let sla_level = match query.sla_level.as_deref() {
+        None => None,
+        Some(level @ ("warning" | "breached")) => Some(level.to_string()),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_sla_level",
+                "sla_level must be warning or breached",
+            ))
+        }
+    };
     let filter = CaseFilter {
         unit,
         stage,
@@ -64,6 +85,8 @@ pub async fn list_cases(
         service_type: query.service_type,
         overdue: query.overdue,
         case_number: query.case_number,
+        wait_reason,
+        sla_level,
     };
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let offset = query.offset.unwrap_or(0);

@@ -70,6 +70,15 @@ pub struct CaseItem {
     pub age_seconds: Option<i64>,
     pub overdue: bool,
     pub updated_at: DateTime<Utc>,
+    /// What the open case waits on: appointment, resident_materials, approver, production,
+    /// home_visit_slot, resident_pickup or needs_attention.
+    pub wait_reason: Option<String>,
+    pub waiting_since: Option<DateTime<Utc>>,
+    pub waiting_seconds: Option<i64>,
+    /// Why a person must look: dead_letter, no_approval_task or no_fulfilment_task.
+    pub attention: Option<String>,
+    /// warning or breached, once announced.
+    pub sla_level: Option<String>,
 }
 
 impl CaseItem {
@@ -93,6 +102,11 @@ impl CaseItem {
             received_at: row.received_at,
             due_at: row.due_at,
             age_seconds: row.received_at.map(|r| (until - r).num_seconds().max(0)),
+            wait_reason: row.wait_reason.clone(),
+            waiting_since: row.waiting_since,
+            waiting_seconds: row.waiting_since.map(|w| (now - w).num_seconds().max(0)),
+            attention: row.attention.clone(),
+            sla_level: row.sla_level.clone(),
             overdue: open && row.due_at.is_some_and(|due| due < now),
             updated_at: row.updated_at,
         }

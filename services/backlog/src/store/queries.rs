@@ -4,7 +4,7 @@
 
 use super::{case, count, event, BacklogCases, CaseCounts, CaseEvents};
 use chrono::{DateTime, Utc};
-use clearline_domain::{Stage, Status};
+use clearline_domain::{Stage, Status, WaitReason};
 use sea_orm::sea_query::NullOrdering;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
@@ -126,6 +126,9 @@ pub struct CaseFilter {
     pub service_type: Option<String>,
     pub overdue: Option<bool>,
     pub case_number: Option<String>,
+    pub wait_reason: Option<WaitReason>,
+    /// `warning` or `breached`.
+    pub sla_level: Option<String>,
 }
 
 /// A page of cases, soonest due first (cases without a due time last), then oldest
@@ -153,6 +156,12 @@ pub async fn list_cases<C: ConnectionTrait>(
     }
     if let Some(number) = &filter.case_number {
         cond = cond.add(Column::CaseNumber.eq(number.as_str()));
+    }
+    if let Some(reason) = filter.wait_reason {
+        cond = cond.add(Column::WaitReason.eq(reason.as_str()));
+    }
+    if let Some(level) = &filter.sla_level {
+        cond = cond.add(Column::SlaLevel.eq(level.as_str()));
     }
     match filter.overdue {
         Some(true) => cond = cond.add(overdue_condition(now)),
