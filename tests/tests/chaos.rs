@@ -262,9 +262,17 @@ fn report(f: &Figures, last_healed: Instant) {
         "  redeliveries: {} (of which {} were duplicates the inboxes skipped); dead letters: {}",
         f.counts.redeliveries, f.counts.duplicates, f.verdict.dead_letters
     );
+    let when = |at: Option<Instant>| at.map_or(0.0, |at| secs(f.began, at));
     println!(
-        "  largest outbox lag: {} unsent rows at one look; oldest unsent {:.1}s ({}); {} looks failed while a database was down",
-        f.seen.most_unsent, f.seen.oldest_unsent_s, f.seen.oldest_unsent_in, f.seen.failed_looks
+        "  largest outbox lag: {} unsent rows ({}, {:.1}s in); oldest unsent {:.1}s ({}, {:.1}s in); \
+         {} looks failed while a database was down",
+        f.seen.most_unsent,
+        f.seen.most_unsent_in,
+        when(f.seen.most_unsent_at),
+        f.seen.oldest_unsent_s,
+        f.seen.oldest_unsent_in,
+        when(f.seen.oldest_unsent_at),
+        f.seen.failed_looks
     );
     println!(
         "  client retries: {} while down, {} while not yet arrived, {} steps found applied; slowest step {:.1}s",

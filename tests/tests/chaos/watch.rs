@@ -8,18 +8,21 @@ use clearline_tests::Person;
 use sea_orm::DatabaseConnection;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const EVERY: Duration = Duration::from_millis(500);
 
 /// The largest lag seen.
 #[derive(Debug, Default, Clone)]
 pub struct Seen {
-    /// Most unsent outbox rows of one service at one look.
+    /// Most unsent outbox rows of one service at one look: how many, whose, when.
     pub most_unsent: i64,
-    /// The oldest unsent outbox row seen, in seconds, and whose outbox it was in.
+    pub most_unsent_in: &'static str,
+    pub most_unsent_at: Option<Instant>,
+    /// The oldest unsent outbox row seen, in seconds: how old, whose, when.
     pub oldest_unsent_s: f64,
     pub oldest_unsent_in: &'static str,
+    pub oldest_unsent_at: Option<Instant>,
     /// Looks at a database that failed (it was down).
     pub failed_looks: usize,
 }
@@ -31,10 +34,15 @@ pub async fn watch(dbs: Vec<(&'static str, DatabaseConnection)>, stop: Arc<Atomi
         for (service, db) in &dbs {
             match outbox::backlog(db).await {
                 Ok((unsent, oldest)) => {
-                    seen.most_unsent = seen.most_unsent.max(unsent);
+                    if unsent > seen.most_unsent {
+                        seen.most_unsent = unsent;
+                        seen.most_unsent_in = service;
+                        seen.most_unsent_at = Some(Instant::now());
+                    }
                     if oldest > seen.oldest_unsent_s {
                         seen.oldest_unsent_s = oldest;
                         seen.oldest_unsent_in = service;
+                        seen.oldest_unsent_at = Some(Instant::now());
                     }
                 }
                 Err(_) => seen.failed_looks += 1,
