@@ -11,8 +11,26 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// Where Debian puts the server's programs; `CLEARLINE_PG_BIN` overrides it.
-const DEFAULT_BIN: &str = "/usr/lib/postgresql/15/bin";
+/// Where Debian puts the server's programs: `/usr/lib/postgresql/<version>/bin`, the newest
+/// installed version; `CLEARLINE_PG_BIN` overrides it.
+fn server_programs() -> anyhow::Result<PathBuf> {
+    if let Ok(dir) = std::env::var("CLEARLINE_PG_BIN") {
+        return Ok(PathBuf::from(dir));
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .context("PostgreSQL's server programs are not installed (apt-get install postgresql)")?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            Some((version, entry.path().join("bin")))
+        })
+        .filter(|(_, bin)| bin.join("initdb").is_file())
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin).context(
+        "no /usr/lib/postgresql/<version>/bin/initdb: install PostgreSQL or set CLEARLINE_PG_BIN",
+    )
+}
 
 pub struct PgServer {
     pub port: u16,
@@ -26,13 +44,7 @@ pub struct PgServer {
 impl PgServer {
     /// Creates a fresh cluster and starts it on a free port.
     pub fn start() -> anyhow::Result<PgServer> {
-        let bin = std::env::var("CLEARLINE_PG_BIN")
-            .map_or_else(|_| PathBuf::from(DEFAULT_BIN), PathBuf::from);
-        anyhow::ensure!(
-            bin.join("initdb").is_file(),
-            "{} has no initdb: install PostgreSQL 15 or set CLEARLINE_PG_BIN",
-            bin.display()
-        );
+        let bin = server_programs()?;
         let run_as = running_as_root().then(|| "postgres".to_string());
         let folder = tempfile::Builder::new().prefix("clearline-pg-").tempdir()?;
         let mut server = PgServer {

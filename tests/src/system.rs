@@ -69,7 +69,7 @@ impl System {
     /// while they run ([`System::restart_postgres`]).
     pub async fn spawn_on_own_postgres(env: &[(&str, &str)]) -> anyhow::Result<System> {
         let dir = tempfile::tempdir()?;
-        let server = PgServer::start()?;
+        let server = tokio::task::block_in_place(PgServer::start)?;
         let dbs =
             Databases::create_on(Backend::Postgres, &server.url(), dir.path(), &SERVICES).await?;
         System::spawn_on(dir, dbs, Some(server), env).await

@@ -103,6 +103,12 @@ async fn chaos(mut system: System, settings: Settings) -> anyhow::Result<()> {
         );
         // Keeps every service's log and prints their last lines.
         drop(Evidence::keep_on_failure(&system));
+        if let Some(server) = &system.postgres {
+            let log = server.log();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+            println!("--- postgresql (last lines) ---\n{tail}");
+        }
     }
     result
 }
