@@ -228,10 +228,21 @@ fn report(f: &Figures, last_healed: Instant) {
         .filter(|x| matches!(x.target, Target::Service(_)))
         .count();
     let of = |target: Target| f.faults.iter().filter(|x| x.target == target).count();
+    // Each fault with the worst outbox lag seen from it until the next one.
+    let ends = f.faults.iter().skip(1).map(|x| x.at).chain([f.settled]);
     let schedule: Vec<String> = f
         .faults
         .iter()
-        .map(|x| format!("{}@{:.1}s", x.target, secs(f.began, x.at)))
+        .zip(ends)
+        .map(|(x, until)| {
+            let lag = f
+                .seen
+                .worst_between(x.at, until)
+                .map_or(String::new(), |(age, whose)| {
+                    format!(" (outbox lag {age:.1}s {whose})")
+                });
+            format!("{}@{:.1}s{lag}", x.target, secs(f.began, x.at))
+        })
         .collect();
     let slowest_heal = f
         .faults
@@ -260,7 +271,10 @@ fn report(f: &Figures, last_healed: Instant) {
         of(Target::Nats),
         of(Target::Postgres)
     );
-    println!("  schedule: {}", schedule.join(", "));
+    println!("  faults (s into the run, the worst outbox lag until the next):");
+    for line in schedule {
+        println!("    {line}");
+    }
     if let (Some(target), s) = slowest_heal {
         println!("  slowest recovery: {target} back in {s:.1}s");
     }

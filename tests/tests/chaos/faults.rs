@@ -107,9 +107,7 @@ pub async fn strike(
 ) -> anyhow::Result<Vec<Fault>> {
     let mut done = Vec::with_capacity(planned.len());
     for fault in planned {
-        while tally.next_case.load(Ordering::Relaxed) < fault.after_cases {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_for_progress(&tally, fault.after_cases).await?;
         let at = Instant::now();
         match fault.target {
             Target::Service(service) => {
@@ -131,4 +129,27 @@ pub async fn strike(
         });
     }
     Ok(done)
+}
+
+/// How long the run may take no new case before it counts as stuck (a step's own retry
+/// budget is shorter, so live workers always move on within it).
+const STALL: Duration = Duration::from_secs(180);
+
+/// Waits until the workers have taken `cases` cases; fails if they stop taking any (they
+/// all failed), so the run never waits forever.
+async fn wait_for_progress(tally: &Tally, cases: usize) -> anyhow::Result<()> {
+    let mut last = tally.next_case.load(Ordering::Relaxed);
+    let mut moved = Instant::now();
+    while last < cases {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let now = tally.next_case.load(Ordering::Relaxed);
+        if now != last {
+            (last, moved) = (now, Instant::now());
+        }
+        anyhow::ensure!(
+            moved.elapsed() < STALL,
+            "no new case for {STALL:?} at case {last}: the workers have stopped"
+        );
+    }
+    Ok(())
 }

@@ -25,6 +25,19 @@ pub struct Seen {
     pub oldest_unsent_at: Option<Instant>,
     /// Looks at a database that failed (it was down).
     pub failed_looks: usize,
+    /// Every look that found an unsent row: when, whose, the oldest row's age in seconds.
+    pub lagging: Vec<(Instant, &'static str, f64)>,
+}
+
+impl Seen {
+    /// The oldest unsent row seen from `from` until `to`, and whose outbox held it.
+    pub fn worst_between(&self, from: Instant, to: Instant) -> Option<(f64, &'static str)> {
+        self.lagging
+            .iter()
+            .filter(|(at, ..)| *at >= from && *at < to)
+            .map(|(_, service, age)| (*age, *service))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+    }
 }
 
 /// Samples until `stop`, then returns what it saw.
@@ -38,6 +51,9 @@ pub async fn watch(dbs: Vec<(&'static str, DatabaseConnection)>, stop: Arc<Atomi
                         seen.most_unsent = unsent;
                         seen.most_unsent_in = service;
                         seen.most_unsent_at = Some(Instant::now());
+                    }
+                    if unsent > 0 {
+                        seen.lagging.push((Instant::now(), service, oldest));
                     }
                     if oldest > seen.oldest_unsent_s {
                         seen.oldest_unsent_s = oldest;
