@@ -134,10 +134,38 @@ impl Plan {
     }
 
     /// Every event of the case, each exactly once, sorted (the backlog orders them causally;
-    /// here only the set counts).
+    /// here only the set counts): the story's steps, and a `task_opened` from approval or
+    /// fulfilment for each task it opened (a hand-over that arrived; once per submission
+    /// for approval).
     pub fn events(self) -> Vec<&'static str> {
+        let mut events = self.steps_events();
+        let opened = self.tasks_opened();
+        events.extend(std::iter::repeat_n("task_opened", opened));
+        events.sort_unstable();
+        events
+    }
+
+    /// How many tasks approval and fulfilment opened: every submission that needs approval
+    /// opens (or reopens) an approval task, every approval or submission without approval
+    /// a fulfilment task, unless the case was withdrawn before it arrived (the stories wait
+    /// for the task before withdrawing from a queue; a cancel before leaves a tombstone).
+    fn tasks_opened(self) -> usize {
+        let approval = match self {
+            Plan::NoApproval | Plan::CancelWaiting => 0,
+            Plan::ReturnLoop => 2,
+            _ => 1,
+        };
+        let fulfilment = match self {
+            Plan::Rejected | Plan::CancelWaiting | Plan::CancelPending => 0,
+            _ => 1,
+        };
+        approval + fulfilment
+    }
+
+    /// The events of the story's own steps.
+    fn steps_events(self) -> Vec<&'static str> {
         const HAND_OVER: [&str; 4] = ["approved", "fulfilment_started", "fulfilled", "closed"];
-        let mut events: Vec<&str> = match self {
+        let events: Vec<&str> = match self {
             Plan::Straight => [&["received", "submitted"][..], &HAND_OVER].concat(),
             Plan::Incomplete => [
                 &[
@@ -174,7 +202,6 @@ impl Plan {
             ],
             Plan::NoApproval => [&["received", "submitted"][..], &HAND_OVER[1..]].concat(),
         };
-        events.sort_unstable();
         events
     }
 
