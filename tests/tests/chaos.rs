@@ -279,7 +279,9 @@ fn report(f: &Figures, last_healed: Instant) {
         println!("  slowest recovery: {target} back in {s:.1}s");
     }
     println!(
-        "  redeliveries: {} (of which {} were duplicates the inboxes skipped); dead letters: {}",
+        "  redeliveries: {} deliveries marked redelivered; {} events the inboxes skipped as \
+         already applied (a crashed broker forgets recent acks and delivery counts, so this \
+         can be the larger); dead letters: {}",
         f.counts.redeliveries, f.counts.duplicates, f.verdict.dead_letters
     );
     let when = |at: Option<Instant>| at.map_or(0.0, |at| secs(f.began, at));
