@@ -10,8 +10,10 @@
 //! - [`events`]: the consumer that feeds the projection.
 //! - [`audit`]: rows against their timelines, counters against a recount; the repair.
 //! - [`watch`]: the clock side: promised-time warnings and breaches, stuck hand-overs.
+//! - [`clearance`]: the daily clearance report, its sign-off and the end-of-day job.
 
 pub mod audit;
+pub mod clearance;
 pub mod dashboard;
 pub mod events;
 pub mod figures;
@@ -64,6 +66,8 @@ pub struct Config {
     /// How often the backlog audits its own read model (ms); the drift goes to `/metrics`.
     #[arg(long, env = "CLEARLINE_SELF_CHECK_MS", default_value_t = DEFAULT_SELF_CHECK_MS)]
     pub self_check_ms: u64,
+    #[command(flatten)]
+    pub clearance: clearance::ClearanceConfig,
 }
 
 const DEFAULT_WARNING_PERCENT: u8 = 75;
@@ -82,6 +86,7 @@ impl Config {
             stuck_after_ms: DEFAULT_STUCK_AFTER_MS,
             watch_ms: DEFAULT_WATCH_MS,
             self_check_ms: DEFAULT_SELF_CHECK_MS,
+            clearance: clearance::ClearanceConfig::default(),
         }
     }
 
@@ -117,12 +122,14 @@ pub struct Application {
     policy: Arc<Policy>,
     watch_every: Duration,
     self_check_every: Duration,
+    day_clock: clearance::DayClock,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let policy = Arc::new(config.policy()?);
         let state_policy = policy.clone();
+        let clock = config.clearance.clock(&policy.calendar);
         let bound = Bound::build::<store::Migrator>(
             SERVICE,
             DEFAULT_PORT,
@@ -135,7 +142,8 @@ impl Application {
                     policy: state_policy,
                 };
                 Parts {
-                    router: routes::router(state),
+                    router: routes::router(state.clone())
+                        .merge(routes::clearance_router(state, clock)),
                     openapi: routes::ApiDoc::openapi(),
                     probe: scrape_metrics(infra),
                 }
@@ -147,6 +155,7 @@ impl Application {
             policy,
             watch_every: Duration::from_millis(config.watch_ms),
             self_check_every: Duration::from_millis(config.self_check_ms),
+            day_clock: clock,
         })
     }
 
@@ -170,6 +179,11 @@ impl Application {
             infra.db.clone(),
             self.policy.clone(),
             self.self_check_every,
+            shutdown.clone(),
+        ));
+        clocks.spawn(clearance::run(
+            infra.db.clone(),
+            self.day_clock,
             shutdown.clone(),
         ));
         let handler = events::BacklogEvents::new(self.policy);

@@ -2,6 +2,7 @@
 
 pub mod backlog;
 pub mod cases;
+pub mod clearance;
 pub mod dto;
 
 use crate::AppState;
@@ -20,7 +21,12 @@ use utoipa::OpenApi;
         backlog::get_backlog,
         backlog::verify,
         cases::list_cases,
-        cases::get_case
+        cases::get_case,
+        clearance::get_report,
+        clearance::export_csv,
+        clearance::set_reason,
+        clearance::sign_off,
+        clearance::rates
     ),
     components(schemas(
         dto::BacklogView,
@@ -32,7 +38,18 @@ use utoipa::OpenApi;
         dto::CaseDetail,
         dto::TimelineEntry,
         dto::VerifyReport,
-        dto::Drift
+        dto::Drift,
+        clearance::SetReason,
+        crate::clearance::ClearanceReport,
+        crate::clearance::DayFigures,
+        crate::clearance::CarriedCase,
+        crate::clearance::CarryReason,
+        crate::clearance::ReasonCode,
+        crate::clearance::SignOff,
+        crate::clearance::RatesView,
+        crate::clearance::UnitRates,
+        crate::clearance::DayRate,
+        crate::clearance::FigureSource
     ))
 )]
 pub struct ApiDoc;
@@ -44,6 +61,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cases", get(cases::list_cases))
         .route("/api/v1/cases/{id}", get(cases::get_case))
         .with_state(state)
+}
+
+/// The clearance endpoints, which also need the units' day clock.
+pub fn clearance_router(state: AppState, clock: crate::clearance::DayClock) -> Router {
+    clearance::router(clearance::ClearanceState {
+        db: state.db,
+        keys: state.keys,
+        clock,
+    })
 }
 
 /// The unit a reader may see: their own when they have one, else whatever they asked for

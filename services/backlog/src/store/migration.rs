@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(BacklogTables),
             Box::new(DeadLetterReplays),
             Box::new(super::watch_migration::WatchColumns),
+            Box::new(crate::clearance::store::ClearanceTables),
         ]
     }
 }
