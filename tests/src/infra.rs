@@ -112,13 +112,19 @@ impl Nats {
     /// Stops the server (SIGKILL) and starts it again on the same port and store.
     pub fn restart(&mut self) -> anyhow::Result<()> {
         self.kill();
+        self.resume()
+    }
+
+    /// Starts the server again after [`Nats::kill`], on the same port and store.
+    pub fn resume(&mut self) -> anyhow::Result<()> {
         self.boot()?;
         std::thread::sleep(Duration::from_millis(100));
         anyhow::ensure!(self.running(), "nats-server could not take its port back");
         Ok(())
     }
 
-    fn kill(&mut self) {
+    /// SIGKILL: the server gets no chance to flush or say goodbye to its clients.
+    pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -136,11 +142,28 @@ impl Drop for Nats {
 pub struct Databases {
     pub backend: Backend,
     urls: Vec<(String, String)>,
+    /// Whether the PostgreSQL databases are dropped when the test ends.
+    drop_on_exit: bool,
 }
 
 impl Databases {
+    /// Fresh databases: SQLite files in `dir`, or databases on the machine's PostgreSQL.
     pub async fn create(
         backend: Backend,
+        dir: &Path,
+        services: &[&str],
+    ) -> anyhow::Result<Databases> {
+        let server = postgres_server_url();
+        let mut dbs = Databases::create_on(backend, &server, dir, services).await?;
+        dbs.drop_on_exit = backend == Backend::Postgres;
+        Ok(dbs)
+    }
+
+    /// Fresh databases on the PostgreSQL server at `server` (for a server the test owns and
+    /// removes whole, so the databases are not dropped one by one at the end).
+    pub async fn create_on(
+        backend: Backend,
+        server: &str,
         dir: &Path,
         services: &[&str],
     ) -> anyhow::Result<Databases> {
@@ -156,14 +179,18 @@ impl Databases {
                     dir.join(format!("{service}.db")).display()
                 ),
                 Backend::Postgres => {
-                    let url = format!("{}/{tag}_{service}", postgres_server_url());
+                    let url = format!("{server}/{tag}_{service}");
                     clearline_platform::db::create_database_if_missing(&url).await?;
                     url
                 }
             };
             urls.push((service.to_string(), url));
         }
-        Ok(Databases { backend, urls })
+        Ok(Databases {
+            backend,
+            urls,
+            drop_on_exit: false,
+        })
     }
 
     pub fn url(&self, service: &str) -> String {
@@ -181,7 +208,7 @@ impl Databases {
 
 impl Drop for Databases {
     fn drop(&mut self) {
-        if self.backend != Backend::Postgres {
+        if !self.drop_on_exit {
             return;
         }
         let urls: Vec<String> = self.urls.iter().map(|(_, u)| u.clone()).collect();

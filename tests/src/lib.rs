@@ -3,6 +3,7 @@
 //!
 //! - [`infra`]: a nats-server per test on a free port, and a fresh database per service
 //!   (a SQLite file or a PostgreSQL database), removed when the test ends.
+//! - [`postgres`]: a PostgreSQL server of the test's own, for tests that restart it.
 //! - [`system`]: the four services as separate processes (so a test can SIGKILL one).
 //! - [`people`]: clerks, approvers, fulfilment officers and supervisors as typed clients.
 //! - [`station`]: one unit's staff working cases through the system, and waits for what
@@ -17,6 +18,7 @@ pub mod forensics;
 pub mod infra;
 pub mod people;
 pub mod pipes;
+pub mod postgres;
 pub mod station;
 pub mod system;
 

@@ -40,11 +40,20 @@ impl Pipes {
     /// of the stream: nothing is in flight anywhere. On a timeout, says what was still
     /// in flight at the last look.
     pub async fn settled(&self, system: &System) -> anyhow::Result<()> {
+        self.settled_within(system, SETTLE).await
+    }
+
+    /// [`Pipes::settled`], waiting at most `within`.
+    pub async fn settled_within(
+        &self,
+        system: &System,
+        within: std::time::Duration,
+    ) -> anyhow::Result<()> {
         let last_look = std::sync::Mutex::new(String::new());
         let waited = system
             .eventually(
                 "every event to be published and consumed",
-                SETTLE,
+                within,
                 || async {
                     let busy = match self.in_flight().await {
                         Ok(busy) => busy,

@@ -3,6 +3,7 @@
 
 use crate::infra::{free_port, Backend, Databases, Nats};
 use crate::people::Person;
+use crate::postgres::PgServer;
 use anyhow::Context;
 use clearline_platform::config::DEV_JWT_SECRET;
 use clearline_platform::http::{JwtKeys, Role};
@@ -23,6 +24,8 @@ pub struct System {
     pub dir: tempfile::TempDir,
     pub nats: Nats,
     pub dbs: Databases,
+    /// The test's own PostgreSQL server, when it asked for one (dropped after `dbs`).
+    pub postgres: Option<PgServer>,
     services: Vec<Service>,
     http: reqwest::Client,
     keys: JwtKeys,
@@ -58,8 +61,27 @@ impl System {
     /// [`System::spawn`] with extra environment variables for every service.
     pub async fn spawn_with_env(backend: Backend, env: &[(&str, &str)]) -> anyhow::Result<System> {
         let dir = tempfile::tempdir()?;
-        let nats = Nats::start(dir.path())?;
         let dbs = Databases::create(backend, dir.path(), &SERVICES).await?;
+        System::spawn_on(dir, dbs, None, env).await
+    }
+
+    /// The services on a PostgreSQL server of the test's own, which the test may restart
+    /// while they run ([`System::restart_postgres`]).
+    pub async fn spawn_on_own_postgres(env: &[(&str, &str)]) -> anyhow::Result<System> {
+        let dir = tempfile::tempdir()?;
+        let server = tokio::task::block_in_place(PgServer::start)?;
+        let dbs =
+            Databases::create_on(Backend::Postgres, &server.url(), dir.path(), &SERVICES).await?;
+        System::spawn_on(dir, dbs, Some(server), env).await
+    }
+
+    async fn spawn_on(
+        dir: tempfile::TempDir,
+        dbs: Databases,
+        postgres: Option<PgServer>,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<System> {
+        let nats = Nats::start(dir.path())?;
         let services = SERVICES
             .iter()
             .map(|name| Service {
@@ -72,6 +94,7 @@ impl System {
             dir,
             nats,
             dbs,
+            postgres,
             services,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -170,6 +193,28 @@ impl System {
         tokio::time::sleep(down_for).await;
         self.start(service)?;
         self.wait_ready(service).await
+    }
+
+    /// The broker crashes (SIGKILL) and comes back after `down_for` on the same port and
+    /// store; the services must reconnect by themselves.
+    pub async fn restart_nats(&mut self, down_for: Duration) -> anyhow::Result<()> {
+        self.nats.kill();
+        tokio::time::sleep(down_for).await;
+        // Starting a server waits for its port: off the async workers, so the clients of a
+        // test keep running meanwhile (needs the multi-threaded runtime every test uses).
+        tokio::task::block_in_place(|| self.nats.resume())
+    }
+
+    /// The test's own PostgreSQL crashes (immediate stop: connections cut, WAL recovery at
+    /// start) and comes back after `down_for` on the same port.
+    pub async fn restart_postgres(&mut self, down_for: Duration) -> anyhow::Result<()> {
+        let server = self
+            .postgres
+            .as_mut()
+            .context("this system runs on a PostgreSQL server it does not own")?;
+        tokio::task::block_in_place(|| server.crash())?;
+        tokio::time::sleep(down_for).await;
+        tokio::task::block_in_place(|| server.resume())
     }
 
     /// The last `lines` lines of a service's log, every life of it (the log is appended to).

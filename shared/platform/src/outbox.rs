@@ -216,13 +216,19 @@ impl Relay {
                 .await;
             acks.push(ack);
         }
-        let mut sent_ids = Vec::with_capacity(pending.len());
-        let mut failures = 0usize;
-        for (p, ack) in pending.iter().zip(acks) {
-            let acked = match ack {
+        // Wait for the acks together: each one's timeout starts when it is awaited, so
+        // awaiting them one by one would stall a pass for (lost acks × timeout) when the
+        // broker dies with publishes in flight (seen in the chaos suite: 30 s and more).
+        let acks = futures::future::join_all(acks.into_iter().map(|ack| async move {
+            match ack {
                 Ok(future) => future.await.map(|_| ()).map_err(anyhow::Error::from),
                 Err(e) => Err(anyhow::Error::from(e)),
-            };
+            }
+        }))
+        .await;
+        let mut sent_ids = Vec::with_capacity(pending.len());
+        let mut failures = 0usize;
+        for (p, acked) in pending.iter().zip(acks) {
             match acked {
                 Ok(()) => sent_ids.push(p.id),
                 Err(error) => {

@@ -76,9 +76,11 @@ fn agrees(service: &str, held: &str, backlog: &str) -> bool {
         ("intake", "closed" | "rejected" | "cancelled") => backlog == held,
         ("intake", _) => true,
         ("approval", "pending") => backlog == "pending_approval",
+        // Approval ignores a cancel that comes after its decision: the resident may still
+        // withdraw an approved case, so its task stays approved while the case is cancelled.
         ("approval", "approved") => matches!(
             backlog,
-            "awaiting_fulfilment" | "in_fulfilment" | "fulfilled" | "closed"
+            "awaiting_fulfilment" | "in_fulfilment" | "fulfilled" | "closed" | "cancelled"
         ),
         ("approval", "rejected") => backlog == "rejected",
         ("approval", "returned") => backlog == "awaiting_materials",
@@ -138,4 +140,17 @@ pub async fn disagreements(
         out.push((what, items));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::agrees;
+
+    #[test]
+    fn an_approved_case_the_resident_withdrew_is_no_drift() {
+        assert!(agrees("approval", "approved", "cancelled"));
+        assert!(agrees("approval", "approved", "closed"));
+        assert!(!agrees("approval", "approved", "rejected"));
+        assert!(!agrees("approval", "approved", "pending_approval"));
+    }
 }
