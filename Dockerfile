@@ -7,10 +7,11 @@
 #              is unchanged), then the release binary;
 #   runtime  – the binary alone on distroless (glibc, CA certificates, no shell), as a
 #              non-root user.
-ARG RUST_VERSION=1.85
+# The toolchain CI builds and tests with.
+ARG RUST_VERSION=1.95
 
 FROM rust:${RUST_VERSION}-bookworm AS chef
-RUN cargo install cargo-chef --locked --version 0.1.71
+RUN cargo install cargo-chef --locked --version 0.1.78
 WORKDIR /src
 
 FROM chef AS planner
