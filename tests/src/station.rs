@@ -22,6 +22,29 @@ pub const PERMIT_MATERIALS: [&str; 3] = ["id_card", "proof_of_residence", "proof
 pub const TEMPORARY_ID: &str = "temporary_id_card";
 pub const TEMPORARY_ID_MATERIALS: [&str; 2] = ["household_booklet", "photo"];
 
+/// A residence permit's backlog timeline from the window to the hand-over.
+pub const CLOSED_TIMELINE: [&str; 6] = [
+    "received",
+    "submitted",
+    "approved",
+    "fulfilment_started",
+    "fulfilled",
+    "closed",
+];
+/// The same, after the approver returned it once for a material.
+pub const CLOSED_AFTER_A_RETURN: [&str; 10] = [
+    "received",
+    "submitted",
+    "returned",
+    "materials_requested",
+    "materials_completed",
+    "submitted",
+    "approved",
+    "fulfilment_started",
+    "fulfilled",
+    "closed",
+];
+
 /// The people of one unit, plus a supervisor who oversees every unit.
 #[derive(Clone)]
 pub struct Station<'a> {
