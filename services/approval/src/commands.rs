@@ -256,13 +256,14 @@ pub fn on_cancel(existing: Option<TaskStatus>) -> CancelEffect {
     }
 }
 
-/// Takes in intake's `submitted` for a case that needs approval.
+/// Takes in intake's `submitted` for a case that needs approval; `true` when it opened
+/// (or reopened) the task.
 #[tracing::instrument(skip_all, fields(case_id = %event.case_id, sequence = event.sequence))]
 pub async fn record_submission<C: ConnectionTrait>(
     txn: &C,
     event: &CaseEvent,
     submitted: &v1::Submitted,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     let sequence = event.sequence as i32;
     let existing = store::find_for_update(txn, event.case_uuid()).await?;
     let held = existing
@@ -271,7 +272,7 @@ pub async fn record_submission<C: ConnectionTrait>(
         .transpose()?;
     if !submission_opens(held, sequence) {
         tracing::debug!("submission ignored: the task is newer, decided or cancelled");
-        return Ok(());
+        return Ok(false);
     }
     let task = Task {
         case_id: event.case_uuid(),
@@ -298,7 +299,7 @@ pub async fn record_submission<C: ConnectionTrait>(
         None => row.insert(txn).await?,
         Some(_) => row.reset_all().update(txn).await?,
     };
-    Ok(())
+    Ok(true)
 }
 
 /// Takes in intake's `cancelled`.

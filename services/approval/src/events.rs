@@ -4,12 +4,16 @@
 use crate::commands;
 use clearline_contracts::{CaseEvent, EventKind, Payload};
 use clearline_platform::consumer::EventHandler;
+use clearline_platform::outbox::Outbox;
 use sea_orm::DatabaseTransaction;
 
 /// The durable consumer every approval replica shares.
 pub const CONSUMER: &str = "approval";
 
-pub struct ApprovalEvents;
+pub struct ApprovalEvents {
+    /// Where `task_opened` goes, in the same transaction as the task.
+    pub outbox: Outbox,
+}
 
 impl EventHandler for ApprovalEvents {
     type Batch = ();
@@ -24,15 +28,22 @@ impl EventHandler for ApprovalEvents {
         event: &CaseEvent,
         _: &mut (),
     ) -> anyhow::Result<()> {
-        match &event.payload {
+        let opened = match &event.payload {
             Some(Payload::Submitted(submitted)) if submitted.approval_required => {
                 commands::record_submission(txn, event, submitted).await?
             }
             Some(Payload::Cancelled(cancelled)) => {
-                commands::record_cancel(txn, event, cancelled).await?
+                commands::record_cancel(txn, event, cancelled).await?;
+                false
             }
             // A submission straight to fulfilment is fulfilment's business.
-            _ => {}
+            _ => false,
+        };
+        if opened {
+            // Tells the backlog the hand-over arrived (see its stuck-case watch).
+            self.outbox
+                .task_opened(txn, event, crate::SERVICE, "approval")
+                .await?;
         }
         Ok(())
     }

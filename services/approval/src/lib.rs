@@ -86,8 +86,9 @@ impl Application {
     }
 
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let outbox = self.0.infra().outbox.clone();
         self.0
-            .run(Some(events::ApprovalEvents), true, shutdown)
+            .run(Some(events::ApprovalEvents { outbox }), true, shutdown)
             .await
     }
 }

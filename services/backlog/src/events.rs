@@ -1,15 +1,24 @@
 //! The backlog listens to every event: each one lands in the timeline and re-derives its
 //! case (see [`crate::projection`]).
 
-use crate::projection::{self, counts, Applied, CountKey};
+use crate::projection::{self, counts, Applied, CountKey, Policy};
 use clearline_contracts::{CaseEvent, EventKind};
 use clearline_platform::consumer::EventHandler;
 use sea_orm::DatabaseTransaction;
+use std::sync::Arc;
 
 /// The durable consumer every backlog replica shares.
 pub const CONSUMER: &str = "backlog";
 
-pub struct BacklogEvents;
+pub struct BacklogEvents {
+    policy: Arc<Policy>,
+}
+
+impl BacklogEvents {
+    pub fn new(policy: Arc<Policy>) -> Self {
+        BacklogEvents { policy }
+    }
+}
 
 impl EventHandler for BacklogEvents {
     /// The counter changes of the batch's events, written once at the end.
@@ -25,7 +34,7 @@ impl EventHandler for BacklogEvents {
         event: &CaseEvent,
         batch: &mut Self::Batch,
     ) -> anyhow::Result<()> {
-        let (applied, moves) = projection::project(txn, event).await?;
+        let (applied, moves) = projection::project(txn, event, &self.policy).await?;
         batch.extend(moves);
         match applied {
             Applied::Duplicate => tracing::debug!("event already in the timeline"),

@@ -8,7 +8,10 @@
 //! - [`metrics`]: the business gauges on `/metrics`.
 //! - [`routes`]: the JSON API.
 //! - [`events`]: the consumer that feeds the projection.
+//! - [`audit`]: rows against their timelines, counters against a recount; the repair.
+//! - [`watch`]: the clock side: promised-time warnings and breaches, stuck hand-overs.
 
+pub mod audit;
 pub mod dashboard;
 pub mod events;
 pub mod figures;
@@ -16,17 +19,21 @@ pub mod metrics;
 pub mod projection;
 pub mod routes;
 pub mod store;
+pub mod watch;
 
 use axum::extract::FromRef;
 use chrono::Utc;
 use clap::Parser;
-use clearline_platform::config::CommonConfig;
+use clearline_platform::config::{load_calendar, load_catalog, CommonConfig};
 use clearline_platform::http::JwtKeys;
 use clearline_platform::runtime::{Bound, Infra, InfraProbe, Parts};
 use clearline_platform::shutdown::Shutdown;
+use projection::Policy;
 use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use utoipa::OpenApi;
 
 pub const SERVICE: &str = "backlog";
@@ -37,12 +44,65 @@ pub const DEFAULT_PORT: u16 = 8084;
 pub struct Config {
     #[command(flatten)]
     pub common: CommonConfig,
+    /// The service catalog (TOML) whose promised times the clocks keep. Without it, the
+    /// built-in seed catalog.
+    #[arg(long, env = "CLEARLINE_CATALOG")]
+    pub catalog: Option<PathBuf>,
+    /// The working-day calendar (TOML: zone, holidays, make-up days). Without it, UTC+8
+    /// with no holidays.
+    #[arg(long, env = "CLEARLINE_CALENDAR")]
+    pub calendar: Option<PathBuf>,
+    /// The share of a promised time, in percent, at which a warning goes out.
+    #[arg(long, env = "CLEARLINE_SLA_WARNING_PERCENT", default_value_t = DEFAULT_WARNING_PERCENT, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub sla_warning_percent: u8,
+    /// How long a hand-over between services may take before the case is flagged (ms).
+    #[arg(long, env = "CLEARLINE_STUCK_AFTER_MS", default_value_t = DEFAULT_STUCK_AFTER_MS)]
+    pub stuck_after_ms: u64,
+    /// How often the watch looks at the clocks (ms).
+    #[arg(long, env = "CLEARLINE_WATCH_MS", default_value_t = DEFAULT_WATCH_MS)]
+    pub watch_ms: u64,
+    /// How often the backlog audits its own read model (ms); the drift goes to `/metrics`.
+    #[arg(long, env = "CLEARLINE_SELF_CHECK_MS", default_value_t = DEFAULT_SELF_CHECK_MS)]
+    pub self_check_ms: u64,
+}
+
+const DEFAULT_WARNING_PERCENT: u8 = 75;
+const DEFAULT_STUCK_AFTER_MS: u64 = 15 * 60 * 1000;
+const DEFAULT_WATCH_MS: u64 = 5_000;
+const DEFAULT_SELF_CHECK_MS: u64 = 5 * 60 * 1000;
+
+impl Config {
+    /// The defaults the command line has, for the all-in-one runner and tests.
+    pub fn new(common: CommonConfig, catalog: Option<PathBuf>, calendar: Option<PathBuf>) -> Self {
+        Config {
+            common,
+            catalog,
+            calendar,
+            sla_warning_percent: DEFAULT_WARNING_PERCENT,
+            stuck_after_ms: DEFAULT_STUCK_AFTER_MS,
+            watch_ms: DEFAULT_WATCH_MS,
+            self_check_ms: DEFAULT_SELF_CHECK_MS,
+        }
+    }
+
+    /// The derivation's settings, from the files and numbers given.
+    pub fn policy(&self) -> anyhow::Result<Policy> {
+        Ok(Policy {
+            catalog: Arc::new(load_catalog(self.catalog.as_deref())?),
+            calendar: load_calendar(self.calendar.as_deref())?,
+            warning_share: f64::from(self.sla_warning_percent) / 100.0,
+            stuck_after: chrono::TimeDelta::milliseconds(
+                i64::try_from(self.stuck_after_ms).unwrap_or(i64::MAX),
+            ),
+        })
+    }
 }
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub keys: Arc<JwtKeys>,
+    pub policy: Arc<Policy>,
 }
 
 impl FromRef<AppState> for Arc<JwtKeys> {
@@ -52,10 +112,17 @@ impl FromRef<AppState> for Arc<JwtKeys> {
 }
 
 /// A built service: connected, migrated and bound, not yet serving.
-pub struct Application(Bound);
+pub struct Application {
+    bound: Bound,
+    policy: Arc<Policy>,
+    watch_every: Duration,
+    self_check_every: Duration,
+}
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let policy = Arc::new(config.policy()?);
+        let state_policy = policy.clone();
         let bound = Bound::build::<store::Migrator>(
             SERVICE,
             DEFAULT_PORT,
@@ -65,6 +132,7 @@ impl Application {
                 let state = AppState {
                     db: infra.db.clone(),
                     keys: infra.keys.clone(),
+                    policy: state_policy,
                 };
                 Parts {
                     router: routes::router(state),
@@ -74,19 +142,41 @@ impl Application {
             },
         )
         .await?;
-        Ok(Application(bound))
+        Ok(Application {
+            bound,
+            policy,
+            watch_every: Duration::from_millis(config.watch_ms),
+            self_check_every: Duration::from_millis(config.self_check_ms),
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.0.addr()
+        self.bound.addr()
     }
 
-    /// Serves the API and consumes every event until `shutdown`. The backlog emits nothing
-    /// yet (SLA warnings come later), so it runs no outbox relay.
+    /// Serves the API, consumes every event and runs the watch until `shutdown`. The watch's
+    /// announcements go out through the backlog's own outbox relay.
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        self.0
-            .run(Some(events::BacklogEvents), false, shutdown)
-            .await
+        let infra = self.bound.infra();
+        let mut clocks = tokio::task::JoinSet::new();
+        clocks.spawn(watch::run(
+            infra.db.clone(),
+            infra.outbox.clone(),
+            self.policy.clone(),
+            self.watch_every,
+            shutdown.clone(),
+        ));
+        clocks.spawn(audit::run_self_check(
+            infra.db.clone(),
+            self.policy.clone(),
+            self.self_check_every,
+            shutdown.clone(),
+        ));
+        let handler = events::BacklogEvents::new(self.policy);
+        let served = self.bound.run(Some(handler), true, shutdown.clone()).await;
+        shutdown.cancel();
+        clocks.shutdown().await;
+        served
     }
 }
 

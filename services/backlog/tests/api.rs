@@ -72,6 +72,7 @@ impl Backlog {
         let router = routes::router(AppState {
             db: self.db.db.clone(),
             keys: self.keys.clone(),
+            policy: Default::default(),
         });
         let request = Request::get(path)
             .header(

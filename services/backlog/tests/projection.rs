@@ -396,7 +396,7 @@ async fn concurrent_replicas_converge_on_postgres() {
         tasks.spawn(async move {
             for event in &mine {
                 let txn = sea_orm::TransactionTrait::begin(&db).await.unwrap();
-                clearline_backlog::projection::apply(&txn, event)
+                clearline_backlog::projection::apply(&txn, event, &Default::default())
                     .await
                     .unwrap();
                 txn.commit().await.unwrap();

@@ -92,15 +92,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             (Some(local), url)
         }
     };
-    let database = |service: &str| -> anyhow::Result<String> {
-        Ok(match &args.database_url {
-            Some(base) => db::service_database_url(base, service)?,
-            None => format!(
-                "sqlite://{}?mode=rwc",
-                args.data_dir.join(format!("{service}.db")).display()
-            ),
-        })
-    };
+    let database =
+        |service: &str| service_database(&args.data_dir, args.database_url.as_deref(), service);
     let common = |service: &str, offset: u16| -> anyhow::Result<CommonConfig> {
         let mut config = CommonConfig::new(database(service)?, nats_url.clone());
         config.listen = Some(SocketAddr::from(([127, 0, 0, 1], args.base_port + offset)));
@@ -126,9 +119,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         common: common("fulfilment", 2)?,
     })
     .await?;
-    let backlog = clearline_backlog::Application::build(clearline_backlog::Config {
-        common: common("backlog", 3)?,
-    })
+    let backlog = clearline_backlog::Application::build(clearline_backlog::Config::new(
+        common("backlog", 3)?,
+        args.catalog.clone(),
+        None,
+    ))
     .await?;
 
     print_welcome(
@@ -151,6 +146,22 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     );
     clearline_platform::telemetry::shutdown();
     a.and(b).and(c).and(d)
+}
+
+/// Where `clearline dev` keeps a service's database: `<database>_<service>` on PostgreSQL
+/// when a base URL is given, else `<data dir>/<service>.db`.
+pub fn service_database(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    service: &str,
+) -> anyhow::Result<String> {
+    Ok(match database_url {
+        Some(base) => db::service_database_url(base, service)?,
+        None => format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join(format!("{service}.db")).display()
+        ),
+    })
 }
 
 /// The demo users `clearline dev` prints tokens for.

@@ -1,6 +1,8 @@
 //! `clearline`: run the whole system on one machine, issue dev tokens, drive the benchmark.
 
+mod audit;
 mod bench;
+mod dead_letters;
 mod dev;
 mod nats;
 mod token;
@@ -28,6 +30,11 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run one service (intake, approval, fulfilment or backlog) as its own process.
     Serve(dev::ServeArgs),
+    /// Compare every service's records, the outboxes, the stream and the backlog; exits
+    /// non-zero on any drift. `--repair` rebuilds the read model.
+    Audit(audit::AuditArgs),
+    /// List, show and replay the events no delivery could apply.
+    DeadLetters(dead_letters::DeadLetterArgs),
 }
 
 #[tokio::main]
@@ -38,5 +45,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Token(args) => token::run(args),
         Command::Bench(args) => bench::run(args).await,
         Command::Serve(args) => dev::serve(args).await,
+        Command::Audit(args) => audit::run(args).await,
+        Command::DeadLetters(args) => dead_letters::run(args).await,
     }
 }

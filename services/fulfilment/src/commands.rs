@@ -184,19 +184,20 @@ pub fn on_cancel(existing: Option<TaskStatus>) -> CancelEffect {
 }
 
 /// Takes in a case ready for fulfilment (`approved`, or `submitted` without approval):
-/// creates an awaiting task unless one exists already, tombstones included.
+/// creates an awaiting task unless one exists already, tombstones included. `true` when
+/// it opened the task.
 #[tracing::instrument(skip_all, fields(case_id = %event.case_id, sequence = event.sequence))]
 pub async fn record_ready<C: ConnectionTrait>(
     txn: &C,
     event: &CaseEvent,
     due_at_ms: i64,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     if store::find_for_update(txn, event.case_uuid())
         .await?
         .is_some()
     {
         tracing::debug!("ready case ignored: the task exists or was cancelled");
-        return Ok(());
+        return Ok(false);
     }
     let now = Utc::now();
     Task {
@@ -221,7 +222,7 @@ pub async fn record_ready<C: ConnectionTrait>(
     .into_active_model()
     .insert(txn)
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Takes in intake's `cancelled`.

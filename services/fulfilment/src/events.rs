@@ -5,12 +5,16 @@
 use crate::commands;
 use clearline_contracts::{CaseEvent, EventKind, Payload};
 use clearline_platform::consumer::EventHandler;
+use clearline_platform::outbox::Outbox;
 use sea_orm::DatabaseTransaction;
 
 /// The durable consumer every fulfilment replica shares.
 pub const CONSUMER: &str = "fulfilment";
 
-pub struct FulfilmentEvents;
+pub struct FulfilmentEvents {
+    /// Where `task_opened` goes, in the same transaction as the task.
+    pub outbox: Outbox,
+}
 
 impl EventHandler for FulfilmentEvents {
     type Batch = ();
@@ -28,16 +32,25 @@ impl EventHandler for FulfilmentEvents {
         event: &CaseEvent,
         _: &mut (),
     ) -> anyhow::Result<()> {
-        match &event.payload {
+        let opened = match &event.payload {
             Some(Payload::Approved(approved)) => {
                 commands::record_ready(txn, event, approved.due_at_ms).await?
             }
             Some(Payload::Submitted(submitted)) if !submitted.approval_required => {
                 commands::record_ready(txn, event, submitted.due_at_ms).await?
             }
-            Some(Payload::Cancelled(_)) => commands::record_cancel(txn, event).await?,
+            Some(Payload::Cancelled(_)) => {
+                commands::record_cancel(txn, event).await?;
+                false
+            }
             // A submission that needs approval reaches fulfilment as `approved`.
-            _ => {}
+            _ => false,
+        };
+        if opened {
+            // Tells the backlog the hand-over arrived (see its stuck-case watch).
+            self.outbox
+                .task_opened(txn, event, crate::SERVICE, "fulfilment")
+                .await?;
         }
         Ok(())
     }

@@ -78,8 +78,9 @@ impl Application {
     }
 
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let outbox = self.0.infra().outbox.clone();
         self.0
-            .run(Some(events::FulfilmentEvents), true, shutdown)
+            .run(Some(events::FulfilmentEvents { outbox }), true, shutdown)
             .await
     }
 }

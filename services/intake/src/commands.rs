@@ -236,9 +236,10 @@ fn advance(
 ) -> Result<Vec<CaseEvent>, InvalidTransition> {
     let mut events = Vec::with_capacity(payloads.len());
     for payload in payloads {
-        let step = clearline_contracts::event::step_of(&payload);
-        let status = lifecycle::next(case.status(), step)?;
-        case.status = status.as_str().to_string();
+        if let Some(step) = clearline_contracts::event::step_of(&payload) {
+            let status = lifecycle::next(case.status(), step)?;
+            case.status = status.as_str().to_string();
+        }
         case.sequence += 1;
         case.updated_at = now;
         events.push(

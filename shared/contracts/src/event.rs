@@ -24,10 +24,15 @@ pub enum EventKind {
     Fulfilled,
     Closed,
     Cancelled,
+    TaskOpened,
+    SlaWarning,
+    SlaBreached,
+    AttentionNeeded,
+    AttentionCleared,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 17] = [
         EventKind::AppointmentBooked,
         EventKind::Received,
         EventKind::MaterialsRequested,
@@ -40,6 +45,11 @@ impl EventKind {
         EventKind::Fulfilled,
         EventKind::Closed,
         EventKind::Cancelled,
+        EventKind::TaskOpened,
+        EventKind::SlaWarning,
+        EventKind::SlaBreached,
+        EventKind::AttentionNeeded,
+        EventKind::AttentionCleared,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +66,11 @@ impl EventKind {
             EventKind::Fulfilled => "fulfilled",
             EventKind::Closed => "closed",
             EventKind::Cancelled => "cancelled",
+            EventKind::TaskOpened => "task_opened",
+            EventKind::SlaWarning => "sla_warning",
+            EventKind::SlaBreached => "sla_breached",
+            EventKind::AttentionNeeded => "attention_needed",
+            EventKind::AttentionCleared => "attention_cleared",
         }
     }
 
@@ -77,13 +92,31 @@ impl EventKind {
             Payload::Fulfilled(_) => EventKind::Fulfilled,
             Payload::Closed(_) => EventKind::Closed,
             Payload::Cancelled(_) => EventKind::Cancelled,
+            Payload::TaskOpened(_) => EventKind::TaskOpened,
+            Payload::SlaWarning(_) => EventKind::SlaWarning,
+            Payload::SlaBreached(_) => EventKind::SlaBreached,
+            Payload::AttentionNeeded(_) => EventKind::AttentionNeeded,
+            Payload::AttentionCleared(_) => EventKind::AttentionCleared,
         }
+    }
+
+    /// A notice tells about the case (a task opened, a clock ran low, something needs a
+    /// person) without moving it through its lifecycle.
+    pub fn is_notice(self) -> bool {
+        matches!(
+            self,
+            EventKind::TaskOpened
+                | EventKind::SlaWarning
+                | EventKind::SlaBreached
+                | EventKind::AttentionNeeded
+                | EventKind::AttentionCleared
+        )
     }
 }
 
-/// The domain step a payload stands for.
-pub fn step_of(payload: &Payload) -> Step {
-    match payload {
+/// The domain step a payload stands for; `None` for a notice, which moves nothing.
+pub fn step_of(payload: &Payload) -> Option<Step> {
+    let step = match payload {
         Payload::AppointmentBooked(_) => Step::AppointmentBooked,
         Payload::Received(r) => Step::Received {
             materials_complete: r.missing_materials.is_empty(),
@@ -100,7 +133,13 @@ pub fn step_of(payload: &Payload) -> Step {
         Payload::Fulfilled(_) => Step::Fulfilled,
         Payload::Closed(_) => Step::Closed,
         Payload::Cancelled(_) => Step::Cancelled,
-    }
+        Payload::TaskOpened(_)
+        | Payload::SlaWarning(_)
+        | Payload::SlaBreached(_)
+        | Payload::AttentionNeeded(_)
+        | Payload::AttentionCleared(_) => return None,
+    };
+    Some(step)
 }
 
 /// Who caused an event: a staff user in the role they acted in, or a service reacting to
@@ -166,6 +205,25 @@ impl EventDraft {
         }
     }
 
+    /// A notice about `cause`'s case, caused by it and carrying its sequence: a notice
+    /// follows an event without taking a step of its own.
+    pub fn notice(cause: &CaseEvent, actor: &Actor, payload: Payload) -> EventDraft {
+        let case_id = cause.case_uuid();
+        let facts = CaseFacts {
+            case_id,
+            case_number: &cause.case_number,
+            service_type: &cause.service_type,
+            unit: &cause.unit,
+        };
+        EventDraft::new(
+            facts,
+            actor,
+            Some(cause.event_uuid()),
+            cause.sequence,
+            payload,
+        )
+    }
+
     pub fn build(self, at: DateTime<Utc>) -> CaseEvent {
         CaseEvent {
             event_id: Uuid::now_v7().to_string(),
@@ -220,7 +278,7 @@ impl CaseEvent {
     }
 
     pub fn step(&self) -> Option<Step> {
-        self.payload.as_ref().map(step_of)
+        self.payload.as_ref().and_then(step_of)
     }
 
     pub fn event_uuid(&self) -> Uuid {

@@ -30,12 +30,25 @@ pub struct ServiceType {
     /// Whether a case goes through the approval stage or straight to fulfilment.
     pub approval_required: bool,
     pub promised: PromisedTime,
+    /// What each stage may take on its own, counted from when the case enters it.
+    #[serde(default)]
+    pub stage_promised: StagePromises,
     /// Everything the resident must bring, in the order the one-time notice lists it.
     pub materials: Vec<Material>,
     #[serde(default)]
     pub steps_zh: Vec<String>,
     #[serde(default)]
     pub steps_en: Vec<String>,
+}
+
+/// Promised times per stage; a stage without one has no clock of its own.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StagePromises {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<PromisedTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fulfilment: Option<PromisedTime>,
 }
 
 /// A document the resident must bring.

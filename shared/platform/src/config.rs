@@ -55,6 +55,13 @@ pub struct CommonConfig {
     /// slowest handler, so a slow commit is not mistaken for a lost one.
     #[arg(long, env = "CLEARLINE_ACK_WAIT_MS", default_value_t = 30_000)]
     pub ack_wait_ms: u64,
+
+    /// How long a SIGTERM may take (ms): HTTP drains, consumers finish their batch, the
+    /// relay makes a last pass; whatever is still running then is abandoned (the inbox and
+    /// the outbox make that safe) and the process exits. Keep it under the orchestrator's
+    /// own grace period (Kubernetes: 30 s by default).
+    #[arg(long, env = "CLEARLINE_SHUTDOWN_GRACE_MS", default_value_t = 20_000)]
+    pub shutdown_grace_ms: u64,
 }
 
 impl CommonConfig {
@@ -71,6 +78,7 @@ impl CommonConfig {
             relay_poll_ms: 500,
             max_deliver: 10,
             ack_wait_ms: 30_000,
+            shutdown_grace_ms: 20_000,
         }
     }
 
@@ -91,6 +99,10 @@ impl CommonConfig {
     pub fn ack_wait(&self) -> Duration {
         Duration::from_millis(self.ack_wait_ms)
     }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
 }
 
 /// Loads the service catalog from a TOML file, or the built-in seed when no file is given.
@@ -104,5 +116,25 @@ pub fn load_catalog(path: Option<&std::path::Path>) -> anyhow::Result<clearline_
                 .with_context(|| format!("parsing the catalog {}", path.display()))
         }
         None => Ok(clearline_domain::Catalog::seed()),
+    }
+}
+
+/// Loads the working-day calendar (holidays, make-up days, zone) from a TOML file, or UTC+8
+/// with no holidays when no file is given.
+pub fn load_calendar(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<clearline_domain::WorkCalendar> {
+    use anyhow::Context as _;
+    match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the calendar {}", path.display()))?;
+            let config: clearline_domain::calendar::WorkCalendarConfig = toml::from_str(&text)
+                .with_context(|| format!("parsing the calendar {}", path.display()))?;
+            config
+                .into_calendar()
+                .with_context(|| format!("checking the calendar {}", path.display()))
+        }
+        None => Ok(clearline_domain::WorkCalendar::china()),
     }
 }

@@ -7,11 +7,12 @@
 //! crash before it means a redelivery, which the inbox turns into a no-op. An event that
 //! still fails on its last delivery is kept in `dead_letters`, never dropped.
 
+use crate::dead_letters;
 use crate::outbox::Outbox;
 use crate::telemetry;
 use async_nats::jetstream::{self, consumer::pull, AckKind};
 use chrono::Utc;
-use clearline_contracts::{subjects, CaseEvent, EventKind};
+use clearline_contracts::{subjects, v1, CaseEvent, EventKind, Payload};
 use futures::{FutureExt, StreamExt};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, Statement, TransactionTrait,
@@ -177,7 +178,7 @@ async fn consume<H: EventHandler>(
         let applied = futures::future::join_all(
             groups
                 .iter()
-                .map(|group| apply_until_done(spec, db, handler, group, shutdown)),
+                .map(|group| apply_until_done(spec, db, handler, outbox, group, shutdown)),
         )
         .await;
         if applied.contains(&false) {
@@ -221,11 +222,12 @@ async fn apply_until_done<H: EventHandler>(
     spec: &ConsumerSpec,
     db: &DatabaseConnection,
     handler: &H,
+    outbox: Option<&Outbox>,
     group: &[jetstream::Message],
     shutdown: &CancellationToken,
 ) -> bool {
     let mut backoff = Duration::from_millis(100);
-    while let Err(error) = apply_batch(spec, db, handler, group).await {
+    while let Err(error) = apply_batch(spec, db, handler, outbox, group).await {
         tracing::warn!(consumer = %spec.name, error = %format!("{error:#}"), "batch rolled back; retrying");
         for message in group {
             let _ = message.ack_with(AckKind::Progress).await;
@@ -248,13 +250,15 @@ async fn apply_batch<H: EventHandler>(
     spec: &ConsumerSpec,
     db: &DatabaseConnection,
     handler: &H,
+    outbox: Option<&Outbox>,
     batch: &[jetstream::Message],
 ) -> anyhow::Result<()> {
     let txn = db.begin().await?;
     let mut gathered = H::Batch::default();
     let mut outcomes = Vec::with_capacity(batch.len());
     for message in batch {
-        outcomes.push(apply_one(spec, &txn, handler, message, &mut gathered).await?);
+        let applied = apply_one(spec, &txn, handler, outbox, message, &mut gathered).await?;
+        outcomes.push(applied);
     }
     handler.finish(&txn, gathered).await?;
     txn.commit().await?;
@@ -277,6 +281,7 @@ async fn apply_one<H: EventHandler>(
     spec: &ConsumerSpec,
     txn: &DatabaseTransaction,
     handler: &H,
+    outbox: Option<&Outbox>,
     message: &jetstream::Message,
     gathered: &mut H::Batch,
 ) -> Result<Outcome, DbErr> {
@@ -290,7 +295,16 @@ async fn apply_one<H: EventHandler>(
         Err(error) => {
             // Nothing will ever decode these bytes: keep them for an operator now.
             tracing::error!(consumer = %spec.name, %error, "undecodable event; dead-lettered");
-            dead_letter(txn, spec, None, message, &error.to_string(), deliveries).await?;
+            dead_letter(
+                txn,
+                spec,
+                outbox,
+                None,
+                message,
+                &error.to_string(),
+                deliveries,
+            )
+            .await?;
             return Ok(Outcome::Ack);
         }
     };
@@ -309,7 +323,7 @@ async fn apply_one<H: EventHandler>(
              the consumer stopped or timed out while handling it"
         );
         tracing::error!(consumer = %spec.name, case_id = %event.case_id, %error, "dead-lettered");
-        dead_letter(txn, spec, Some(&event), message, &error, deliveries).await?;
+        dead_letter(txn, spec, outbox, Some(&event), message, &error, deliveries).await?;
         return Ok(Outcome::Ack);
     }
 
@@ -334,6 +348,9 @@ async fn apply_one<H: EventHandler>(
         }
         match handler.handle(&savepoint, &event, gathered).await {
             Ok(()) => {
+                if is_replay_for(message, &spec.name) {
+                    resolve_replayed(&savepoint, spec, outbox, &event).await?;
+                }
                 savepoint.commit().await?;
                 metrics::counter!("consumer_applied_total", "consumer" => spec.name.clone())
                     .increment(1);
@@ -344,7 +361,8 @@ async fn apply_one<H: EventHandler>(
                 let error = format!("{error:#}");
                 if deliveries >= spec.max_deliver.max(1) {
                     tracing::error!(%error, "event failed its last delivery; dead-lettered");
-                    dead_letter(txn, spec, Some(&event), message, &error, deliveries).await?;
+                    dead_letter(txn, spec, outbox, Some(&event), message, &error, deliveries)
+                        .await?;
                     Ok(Outcome::Ack)
                 } else {
                     tracing::warn!(%error, "event failed; will be redelivered");
@@ -378,9 +396,12 @@ async fn record_in_inbox<C: ConnectionTrait>(
     Ok(result.rows_affected() == 1)
 }
 
+/// Keeps the message as a dead letter and, the first time, flags its case: the
+/// `attention_needed` notice commits with the dead letter.
 async fn dead_letter<C: ConnectionTrait>(
     db: &C,
     spec: &ConsumerSpec,
+    outbox: Option<&Outbox>,
     event: Option<&CaseEvent>,
     message: &jetstream::Message,
     error: &str,
@@ -393,25 +414,60 @@ async fn dead_letter<C: ConnectionTrait>(
         || uuid::Uuid::from_u64_pair(0, stream_seq),
         CaseEvent::event_uuid,
     );
-    let case_id = event.map(CaseEvent::case_uuid);
     metrics::counter!("dead_letters_total", "consumer" => spec.name.clone()).increment(1);
-    db.execute(Statement::from_sql_and_values(
-        db.get_database_backend(),
-        "INSERT INTO dead_letters (consumer, event_id, case_id, subject, payload, error, deliveries, failed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (consumer, event_id) DO NOTHING",
-        [
-            Value::from(spec.name.clone()),
-            Value::from(event_id),
-            Value::from(case_id),
-            Value::from(message.subject.to_string()),
-            Value::from(message.payload.to_vec()),
-            Value::from(error.to_string()),
-            Value::from(deliveries),
-            Value::from(Utc::now()),
-        ],
-    ))
-    .await?;
+    let failure = dead_letters::Failure {
+        consumer: &spec.name,
+        event_id,
+        case_id: event.map(CaseEvent::case_uuid),
+        subject: message.subject.as_str(),
+        payload: &message.payload,
+        error,
+        deliveries,
+    };
+    let new = dead_letters::record(db, &failure).await?;
+    if let (true, Some(event), Some(outbox)) = (new, event, outbox) {
+        let needed = Payload::AttentionNeeded(v1::AttentionNeeded {
+            reason: "dead_letter".to_string(),
+            source_event_id: event.event_id.clone(),
+            consumer: spec.name.clone(),
+            // The handler's error stays in the dead letter, for operators; the event says
+            // only what failed, so nothing from the error can travel further.
+            detail: format!(
+                "{} could not apply {} after {deliveries} deliveries",
+                spec.name, event.r#type
+            ),
+        });
+        outbox.append_notice(db, event, &spec.name, needed).await?;
+    }
+    Ok(())
+}
+
+/// Whether `message` is a replay of a dead letter of `consumer`.
+fn is_replay_for(message: &jetstream::Message, consumer: &str) -> bool {
+    message
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(dead_letters::REPLAY_HEADER))
+        .is_some_and(|v| v.as_str() == consumer)
+}
+
+/// A replayed dead letter applied: it is over, and the case's flag with it.
+async fn resolve_replayed<C: ConnectionTrait>(
+    db: &C,
+    spec: &ConsumerSpec,
+    outbox: Option<&Outbox>,
+    event: &CaseEvent,
+) -> Result<(), DbErr> {
+    if dead_letters::resolve(db, &spec.name, event.event_uuid()).await? {
+        tracing::info!("replayed dead letter applied");
+        if let Some(outbox) = outbox {
+            let cleared = Payload::AttentionCleared(v1::AttentionCleared {
+                source_event_id: event.event_id.clone(),
+                consumer: spec.name.clone(),
+            });
+            outbox.append_notice(db, event, &spec.name, cleared).await?;
+        }
+    }
     Ok(())
 }
 
@@ -428,18 +484,4 @@ pub async fn broker_stats(js: &jetstream::Context, name: &str) -> anyhow::Result
         info.num_ack_pending as u64,
         info.num_redelivered as u64,
     ))
-}
-
-/// Dead letters not yet replayed, for `/metrics`.
-pub async fn dead_letter_count<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
-    let row = db
-        .query_one(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM dead_letters WHERE replayed_at IS NULL",
-        ))
-        .await?;
-    Ok(row
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0))
 }

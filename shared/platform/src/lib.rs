@@ -5,6 +5,7 @@
 //! - [`db`]: connecting to PostgreSQL or SQLite, and the platform's own tables.
 //! - [`outbox`]: events committed with the state change, relayed to JetStream.
 //! - [`consumer`]: durable pull consumers with inbox dedup and dead letters.
+//! - [`dead_letters`]: the events no delivery could apply, kept, listed and replayed.
 //! - [`stream`]: the JetStream stream every event lives in.
 //! - [`idempotency`]: `Idempotency-Key` on creating requests.
 //! - [`http`]: problem+json errors, JSON extraction, bearer auth, health, metrics, serving.
@@ -14,6 +15,7 @@
 pub mod config;
 pub mod consumer;
 pub mod db;
+pub mod dead_letters;
 pub mod http;
 pub mod idempotency;
 pub mod outbox;

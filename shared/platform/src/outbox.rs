@@ -11,7 +11,7 @@
 use crate::telemetry;
 use async_nats::jetstream;
 use chrono::Utc;
-use clearline_contracts::{subjects, CaseEvent};
+use clearline_contracts::{subjects, v1, Actor, CaseEvent, EventDraft, Payload};
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, TransactionTrait, Value,
 };
@@ -55,6 +55,34 @@ impl Outbox {
             txn.execute(stmt).await?;
         }
         Ok(())
+    }
+
+    /// Appends a notice about `cause`'s case (see [`EventDraft::notice`]) from `service`.
+    pub async fn append_notice<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        cause: &CaseEvent,
+        service: &str,
+        payload: Payload,
+    ) -> Result<(), DbErr> {
+        let notice = EventDraft::notice(cause, &Actor::system(service), payload);
+        self.append(txn, &[notice.build(Utc::now())]).await
+    }
+
+    /// Appends the notice that `service` put the case in its work `queue` because of
+    /// `cause`: the backlog waits for it to know the hand-over arrived.
+    pub async fn task_opened<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        cause: &CaseEvent,
+        service: &str,
+        queue: &str,
+    ) -> Result<(), DbErr> {
+        let opened = Payload::TaskOpened(v1::TaskOpened {
+            queue: queue.to_string(),
+            for_event_id: cause.event_id.clone(),
+        });
+        self.append_notice(txn, cause, service, opened).await
     }
 
     /// Tells the relay there is something to send now rather than at the next poll.

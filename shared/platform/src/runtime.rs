@@ -119,7 +119,7 @@ impl Probe for InfraProbe {
                 "clearline_outbox_oldest_age_seconds{{service=\"{service}\"}} {age}"
             );
         }
-        if let Ok(n) = consumer::dead_letter_count(&self.db).await {
+        if let Ok(n) = crate::dead_letters::open_count(&self.db).await {
             let _ = writeln!(out, "# TYPE clearline_dead_letters gauge");
             let _ = writeln!(out, "clearline_dead_letters{{service=\"{service}\"}} {n}");
         }
@@ -186,14 +186,33 @@ pub async fn run<H: EventHandler>(
             shutdown.clone(),
         ));
     }
-    let served = http::serve(listener, router, shutdown.clone()).await;
-    shutdown.cancel();
-    while tasks.join_next().await.is_some() {}
-    // Acks and publishes still buffered in the client go out before we drop it.
-    let _ = infra.nats.flush().await;
+    let grace = infra.config.shutdown_grace();
+    let stopping = shutdown.clone();
+    let finished = async {
+        let served = http::serve(listener, router, shutdown.clone()).await;
+        shutdown.cancel();
+        while tasks.join_next().await.is_some() {}
+        // Acks and publishes still buffered in the client go out before we drop it.
+        let _ = infra.nats.flush().await;
+        served
+    };
+    // The deadline starts with the shutdown, not with the service.
+    let deadline = async {
+        stopping.cancelled().await;
+        tokio::time::sleep(grace).await;
+    };
+    let outcome = tokio::select! {
+        served = finished => served.map_err(Into::into),
+        () = deadline => {
+            // Dropping `finished` aborts what still runs: unacked events are redelivered
+            // (the inbox absorbs them), unsent outbox rows wait for the next relay.
+            tracing::error!(service = infra.service, grace_ms = grace.as_millis(), "shutdown deadline passed; stopping what still runs");
+            Err(anyhow::anyhow!("shutdown took longer than {grace:?}"))
+        }
+    };
     infra.db.close().await.ok();
     tracing::info!(service = infra.service, "stopped");
-    served.map_err(Into::into)
+    outcome
 }
 
 /// A handler for services that consume nothing.
@@ -249,7 +268,17 @@ impl Bound {
             openapi,
             probe,
         } = parts(&infra);
-        let router = http::layered(router.merge(http::ops_router(probe, openapi)), service);
+        let mut router = router.merge(http::ops_router(probe, openapi));
+        if consumer.is_some() {
+            router = router.merge(http::dead_letters::router(
+                http::dead_letters::DeadLetterApi {
+                    db: infra.db.clone(),
+                    js: infra.js.clone(),
+                    keys: infra.keys.clone(),
+                },
+            ));
+        }
+        let router = http::layered(router, service);
         Ok(Bound {
             infra,
             listener,

@@ -1,10 +1,12 @@
 //! The read model as a pure function of a case's events: the same set gives the same row,
 //! whatever order the events came in and however often.
 
+use super::policy::Policy;
 use super::record::Recorded;
+use super::{attention, clocks};
 use chrono::{DateTime, Utc};
 use clearline_contracts::EventKind;
-use clearline_domain::{fold, Status};
+use clearline_domain::{fold, ClockKind, FulfilmentMode, Status, WaitReason};
 use uuid::Uuid;
 
 /// What a case's events say about it; one `backlog_cases` row.
@@ -25,6 +27,19 @@ pub struct CaseState {
     pub finished_at: Option<DateTime<Utc>>,
     pub last_sequence: u32,
     pub event_count: usize,
+    /// What the open case waits on, and since when.
+    pub wait_reason: Option<WaitReason>,
+    pub waiting_since: Option<DateTime<Utc>>,
+    /// The reason code of the earliest problem not yet over (see [`attention`]).
+    pub attention: Option<String>,
+    /// `warning` or `breached`: the worst promised-time announcement made so far.
+    pub sla_level: Option<&'static str>,
+    /// When the watch must next look at the clocks (a threshold still to announce).
+    pub next_alert_at: Option<DateTime<Utc>>,
+    /// The promised-time clocks the case runs.
+    pub clocks: Vec<clocks::Reading>,
+    /// The hand-over between services the open case waits for, not yet confirmed.
+    pub expectation: Option<attention::Expectation>,
 }
 
 /// A booking has no `received` yet, but it is already a visible case; this is how it came.
@@ -35,17 +50,23 @@ const BOOKED_CHANNEL: &str = "phone_appointment";
 /// - status: [`clearline_domain::fold`] over `(sequence, event_id, step)`.
 /// - case number, unit, service type: every event carries them; the first in order wins.
 /// - window, channel, received_at: from `received` (a booking gives the window early).
-/// - due_at: the last promised time in order among `received`, `submitted` and `approved`.
+/// - due_at: the end-to-end clock's deadline (pauses included) while it runs, none while
+///   it is paused, and the promise as made ([`clocks::promised_due`]) once finished.
 /// - finished_at: when the finishing event (close, rejection or cancel) happened.
 /// - updated_at: the latest `occurred_at`, so a rebuild gives the same row.
 /// - owner: see [`owner`].
-pub fn derive(events: &[Recorded]) -> Option<CaseState> {
+/// - clocks, attention, expectation, wait: see [`clocks`] and [`attention`].
+pub fn derive(events: &[Recorded], policy: &Policy) -> Option<CaseState> {
     let mut ordered: Vec<&Recorded> = events.iter().collect();
     ordered.sort_by_key(|e| e.order_key());
     ordered.dedup_by_key(|e| e.order_key());
     let first = *ordered.first()?;
 
-    let status = fold(ordered.iter().map(|e| (e.sequence, e.event_id, e.step())));
+    let status = fold(
+        ordered
+            .iter()
+            .filter_map(|e| e.step().map(|step| (e.sequence, e.event_id, step))),
+    );
     let first_of = |kind: EventKind| ordered.iter().copied().find(|e| e.kind == kind);
     let received = first_of(EventKind::Received);
     let booked = first_of(EventKind::AppointmentBooked);
@@ -60,11 +81,43 @@ pub fn derive(events: &[Recorded]) -> Option<CaseState> {
         _ => None,
     };
 
+    let finished_at = finishing.map(|e| e.occurred_at);
+    let service_type = fact(|e| &e.service_type);
+    let history = clocks::history(&ordered);
+    let open = status.filter(|s| !s.is_finished());
+    let readings = clocks::read(&ordered, &history, &service_type, finished_at, policy);
+    let attention = open.and(attention::open(&ordered));
+    let mode = first_of(EventKind::FulfilmentStarted)
+        .and_then(|e| e.detail.mode.as_deref())
+        .and_then(FulfilmentMode::parse);
+    let wait_reason = open.and_then(|s| WaitReason::of(s, mode, attention.is_some()));
+    let entered = history.last().map(|(at, _)| *at);
+    let sla_level = if readings.iter().any(|r| r.breached) {
+        Some("breached")
+    } else if readings.iter().any(|r| r.warned) {
+        Some("warning")
+    } else {
+        None
+    };
+    let promised = clocks::promised_due(&ordered);
+    let total = readings.iter().find(|r| r.kind == ClockKind::Total);
+
     Some(CaseState {
+        wait_reason,
+        waiting_since: wait_reason.and_then(|_| attention.as_ref().map(|a| a.since).or(entered)),
+        sla_level,
+        next_alert_at: open.and(
+            readings
+                .iter()
+                .filter_map(clocks::Reading::next_alert)
+                .min(),
+        ),
+        expectation: open.and_then(|s| attention::expected(&ordered, s, policy)),
+        attention: attention.map(|a| a.reason),
         case_id: first.case_id,
         case_number: fact(|e| &e.case_number),
         unit: fact(|e| &e.unit),
-        service_type: fact(|e| &e.service_type),
+        service_type,
         window: received
             .and_then(|e| e.detail.window.clone())
             .or_else(|| booked.and_then(|e| e.detail.window.clone())),
@@ -74,23 +127,21 @@ pub fn derive(events: &[Recorded]) -> Option<CaseState> {
         status,
         owner: status.and_then(|s| owner(s, &ordered)),
         received_at: received.map(|e| e.occurred_at),
-        due_at: ordered
-            .iter()
-            .rev()
-            .filter(|e| {
-                matches!(
-                    e.kind,
-                    EventKind::Received | EventKind::Submitted | EventKind::Approved
-                )
-            })
-            .find_map(|e| e.detail.due_at),
+        due_at: match (total.and_then(|r| r.due_at), open) {
+            (Some(running), _) => Some(running),
+            // While the clock is paused there is no deadline: the case waits on the resident.
+            (None, Some(_)) if total.is_some() => None,
+            // Finished (or no clock): the promise as made, to judge whether it was kept.
+            _ => promised,
+        },
         updated_at: ordered
             .iter()
             .map(|e| e.occurred_at)
             .max()
             .unwrap_or(first.occurred_at),
-        finished_at: finishing.map(|e| e.occurred_at),
+        finished_at,
         last_sequence: ordered.iter().map(|e| e.sequence).max().unwrap_or(0),
+        clocks: readings,
         event_count: ordered.len(),
     })
 }

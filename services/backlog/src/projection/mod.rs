@@ -9,12 +9,16 @@
 //! is a no-op, the read model converges whatever the arrival order and however often the
 //! broker redelivers, even without the consumer's inbox.
 
+pub mod attention;
+pub mod clocks;
 pub mod counts;
 pub mod derive;
+pub mod policy;
 pub mod record;
 
 pub use counts::CountKey;
 pub use derive::{derive, CaseState};
+pub use policy::Policy;
 pub use record::{Detail, Recorded};
 
 use crate::store::{case, event, BacklogCases, CaseEvents};
@@ -40,8 +44,12 @@ pub enum Applied {
 
 /// Applies one event, counters included. Takes a transaction so the timeline row, the
 /// case row and the counters always commit together.
-pub async fn apply(txn: &DatabaseTransaction, event: &CaseEvent) -> Result<Applied, DbErr> {
-    let (applied, moves) = project(txn, event).await?;
+pub async fn apply(
+    txn: &DatabaseTransaction,
+    event: &CaseEvent,
+    policy: &Policy,
+) -> Result<Applied, DbErr> {
+    let (applied, moves) = project(txn, event, policy).await?;
     counts::bump_all(txn, &moves).await?;
     Ok(applied)
 }
@@ -52,6 +60,7 @@ pub async fn apply(txn: &DatabaseTransaction, event: &CaseEvent) -> Result<Appli
 pub async fn project(
     txn: &DatabaseTransaction,
     event: &CaseEvent,
+    policy: &Policy,
 ) -> Result<(Applied, Vec<(CountKey, i64)>), DbErr> {
     let Some(recorded) = Recorded::from_event(event) else {
         return Err(DbErr::Custom(
@@ -63,7 +72,7 @@ pub async fn project(
     }
     let old = lock_case(txn, &recorded).await?;
     let events = load_events(txn, recorded.case_id).await?;
-    let Some(state) = derive(&events) else {
+    let Some(state) = derive(&events, policy) else {
         return Err(DbErr::RecordNotFound("the event just stored".into()));
     };
     save_case(txn, &state).await?;
@@ -76,7 +85,7 @@ pub async fn project(
 }
 
 /// Inserts the timeline row; `false` when the event is already there.
-async fn store_event(txn: &DatabaseTransaction, e: &Recorded) -> Result<bool, DbErr> {
+pub async fn store_event<C: ConnectionTrait>(txn: &C, e: &Recorded) -> Result<bool, DbErr> {
     let detail = serde_json::to_value(&e.detail).map_err(|err| DbErr::Json(err.to_string()))?;
     let result = txn
         .execute(Statement::from_sql_and_values(
@@ -132,7 +141,10 @@ async fn lock_case(txn: &DatabaseTransaction, e: &Recorded) -> Result<case::Mode
         .ok_or_else(|| DbErr::RecordNotFound("the case row just inserted".into()))
 }
 
-async fn load_events(txn: &DatabaseTransaction, case_id: Uuid) -> Result<Vec<Recorded>, DbErr> {
+pub async fn load_events<C: ConnectionTrait>(
+    txn: &C,
+    case_id: Uuid,
+) -> Result<Vec<Recorded>, DbErr> {
     let rows = CaseEvents::find()
         .filter(event::Column::CaseId.eq(case_id))
         .order_by_asc(event::Column::Sequence)
@@ -151,8 +163,19 @@ async fn load_events(txn: &DatabaseTransaction, case_id: Uuid) -> Result<Vec<Rec
     Ok(events)
 }
 
-async fn save_case(txn: &DatabaseTransaction, s: &CaseState) -> Result<(), DbErr> {
-    let row = case::Model {
+/// Writes the derived case over its row.
+pub async fn save_case<C: ConnectionTrait>(txn: &C, s: &CaseState) -> Result<(), DbErr> {
+    row_of(s)
+        .into_active_model()
+        .reset_all()
+        .update(txn)
+        .await?;
+    Ok(())
+}
+
+/// The `backlog_cases` row a derived case is stored as.
+pub fn row_of(s: &CaseState) -> case::Model {
+    case::Model {
         case_id: s.case_id,
         case_number: s.case_number.clone(),
         unit: s.unit.clone(),
@@ -168,7 +191,11 @@ async fn save_case(txn: &DatabaseTransaction, s: &CaseState) -> Result<(), DbErr
         finished_at: s.finished_at,
         last_sequence: i64::from(s.last_sequence),
         event_count: i64::try_from(s.event_count).unwrap_or(i64::MAX),
-    };
-    row.into_active_model().reset_all().update(txn).await?;
-    Ok(())
+        wait_reason: s.wait_reason.map(|r| r.as_str().to_string()),
+        waiting_since: s.waiting_since,
+        attention: s.attention.clone(),
+        sla_level: s.sla_level.map(str::to_string),
+        next_alert_at: s.next_alert_at,
+        expect_by: s.expectation.as_ref().map(|e| e.by),
+    }
 }

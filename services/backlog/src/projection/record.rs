@@ -38,6 +38,18 @@ pub struct Detail {
     /// The clerk who received the case (a staff id), as `submitted` carries it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub received_by: Option<String>,
+    /// `task_opened`: the queue (approval, fulfilment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// `sla_warning` / `sla_breached`: which promised-time clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock: Option<String>,
+    /// `task_opened`, `attention_*`: the event this one is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_event_id: Option<Uuid>,
+    /// `attention_*`: the consumer that dead-lettered the source event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumer: Option<String>,
 }
 
 fn text(s: &str) -> Option<String> {
@@ -91,13 +103,36 @@ impl Detail {
                 d.scheduled_for = instant(p.scheduled_for_ms);
             }
             Payload::Cancelled(p) => d.reason = text(&p.reason),
+            Payload::TaskOpened(p) => {
+                d.queue = text(&p.queue);
+                d.source_event_id = Uuid::parse_str(&p.for_event_id).ok();
+            }
+            Payload::SlaWarning(p) => {
+                d.clock = text(&p.clock);
+                d.due_at = instant(p.due_at_ms);
+            }
+            Payload::SlaBreached(p) => {
+                d.clock = text(&p.clock);
+                d.due_at = instant(p.due_at_ms);
+            }
+            Payload::AttentionNeeded(p) => {
+                d.reason = text(&p.reason);
+                d.source_event_id = Uuid::parse_str(&p.source_event_id).ok();
+                d.consumer = text(&p.consumer);
+                d.note = text(&p.detail);
+            }
+            Payload::AttentionCleared(p) => {
+                d.source_event_id = Uuid::parse_str(&p.source_event_id).ok();
+                d.consumer = text(&p.consumer);
+            }
         }
         d
     }
 
-    /// The domain step, as [`clearline_contracts::event::step_of`] reads it from the payload.
-    pub fn step(&self, kind: EventKind) -> Step {
-        match kind {
+    /// The domain step, as [`clearline_contracts::event::step_of`] reads it from the payload;
+    /// `None` for a notice.
+    pub fn step(&self, kind: EventKind) -> Option<Step> {
+        let step = match kind {
             EventKind::AppointmentBooked => Step::AppointmentBooked,
             EventKind::Received => Step::Received {
                 materials_complete: self.missing_materials.as_ref().is_none_or(Vec::is_empty),
@@ -114,7 +149,13 @@ impl Detail {
             EventKind::Fulfilled => Step::Fulfilled,
             EventKind::Closed => Step::Closed,
             EventKind::Cancelled => Step::Cancelled,
-        }
+            EventKind::TaskOpened
+            | EventKind::SlaWarning
+            | EventKind::SlaBreached
+            | EventKind::AttentionNeeded
+            | EventKind::AttentionCleared => return None,
+        };
+        Some(step)
     }
 }
 
@@ -173,7 +214,7 @@ impl Recorded {
         })
     }
 
-    pub fn step(&self) -> Step {
+    pub fn step(&self) -> Option<Step> {
         self.detail.step(self.kind)
     }
 
@@ -238,6 +279,20 @@ mod tests {
             Payload::Closed(v1::Closed {}),
             Payload::Cancelled(v1::Cancelled {
                 reason: "withdrawn".into(),
+            }),
+            Payload::TaskOpened(v1::TaskOpened {
+                queue: "approval".into(),
+                for_event_id: Uuid::now_v7().to_string(),
+            }),
+            Payload::SlaWarning(v1::SlaWarning {
+                clock: "total".into(),
+                due_at_ms: 1_700_000_000_000,
+            }),
+            Payload::AttentionNeeded(v1::AttentionNeeded {
+                reason: "dead_letter".into(),
+                source_event_id: Uuid::now_v7().to_string(),
+                consumer: "fulfilment".into(),
+                detail: "failed".into(),
             }),
         ]
     }

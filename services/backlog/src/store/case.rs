@@ -27,6 +27,17 @@ pub struct Model {
     pub finished_at: Option<DateTimeUtc>,
     pub last_sequence: i64,
     pub event_count: i64,
+    /// A [`clearline_domain::WaitReason`] name; `None` once finished.
+    pub wait_reason: Option<String>,
+    pub waiting_since: Option<DateTimeUtc>,
+    /// The reason code of an open problem (`dead_letter`, `no_approval_task`, …).
+    pub attention: Option<String>,
+    /// `warning` or `breached` once announced.
+    pub sla_level: Option<String>,
+    /// The next promised-time threshold the watch must announce.
+    pub next_alert_at: Option<DateTimeUtc>,
+    /// When an unconfirmed hand-over between services makes the case stuck.
+    pub expect_by: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,6 +2,7 @@
 //! the counters the dashboards read.
 
 use clearline_platform::db::{run_ddl, PlatformTables};
+use clearline_platform::dead_letters::DeadLetterReplays;
 use sea_orm_migration::prelude::*;
 
 pub struct Migrator;
@@ -9,7 +10,12 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(PlatformTables), Box::new(BacklogTables)]
+        vec![
+            Box::new(PlatformTables),
+            Box::new(BacklogTables),
+            Box::new(DeadLetterReplays),
+            Box::new(super::watch_migration::WatchColumns),
+        ]
     }
 }
 

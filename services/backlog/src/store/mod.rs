@@ -6,6 +6,7 @@ pub mod count;
 pub mod event;
 pub mod migration;
 pub mod queries;
+mod watch_migration;
 
 pub use case::Entity as BacklogCases;
 pub use count::Entity as CaseCounts;

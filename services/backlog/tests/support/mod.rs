@@ -4,7 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, Duration, Utc};
-use clearline_backlog::projection::{self, Applied};
+use clearline_backlog::projection::{self, Applied, Policy};
 use clearline_backlog::store::{count, queries, CaseCounts, Migrator};
 use clearline_contracts::{v1, CaseEvent, EventDraft, Payload};
 use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
@@ -100,7 +100,9 @@ impl TestDb {
     /// Applies one event in its own transaction, as the consumer would.
     pub async fn apply(&self, event: &CaseEvent) -> Applied {
         let txn = self.db.begin().await.unwrap();
-        let applied = projection::apply(&txn, event).await.unwrap();
+        let applied = projection::apply(&txn, event, &Policy::default())
+            .await
+            .unwrap();
         txn.commit().await.unwrap();
         applied
     }

@@ -1,6 +1,7 @@
 //! Intake's tables. Intake is the only service that holds a resident's full personal data.
 
 use clearline_platform::db::{run_ddl, PlatformTables};
+use clearline_platform::dead_letters::DeadLetterReplays;
 use sea_orm_migration::prelude::*;
 
 pub struct Migrator;
@@ -8,7 +9,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(PlatformTables), Box::new(IntakeTables)]
+        vec![
+            Box::new(PlatformTables),
+            Box::new(IntakeTables),
+            Box::new(DeadLetterReplays),
+        ]
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP pieces every service shares.
 
 pub mod auth;
+pub mod dead_letters;
 pub mod error;
 pub mod extract;
 pub mod json;

@@ -1,0 +1,245 @@
+//! Dead letters: events a consumer could not apply within the deliveries it allows. Nothing
+//! is dropped: each is kept with its bytes and the error, the case is flagged (the consumer
+//! emits `attention_needed`), and an operator replays it once the cause is fixed.
+//!
+//! A replay publishes the stored bytes to the stream again, marked with the consumer it is
+//! meant for ([`REPLAY_HEADER`]). Every consumer's inbox still holds the events it applied,
+//! so a replay is idempotent however often it is asked for: only a consumer that never
+//! applied the event applies it. When the named consumer does, it marks the dead letter
+//! resolved and emits `attention_cleared` in the same transaction.
+
+use async_nats::jetstream;
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement, Value};
+use sea_orm_migration::prelude::*;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Marks a message as a replay, naming the consumer that dead-lettered it.
+pub const REPLAY_HEADER: &str = "Clearline-Replay";
+
+/// One dead letter, as operators see it (the payload bytes stay in the table).
+#[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
+pub struct DeadLetter {
+    pub consumer: String,
+    pub event_id: Uuid,
+    pub case_id: Option<Uuid>,
+    pub subject: String,
+    /// Why the last delivery failed (the handler's error, or "delivered N times").
+    pub error: String,
+    pub deliveries: i64,
+    pub failed_at: DateTime<Utc>,
+    /// The last replay asked for, and by whom.
+    pub replayed_at: Option<DateTime<Utc>>,
+    pub replayed_by: Option<String>,
+    pub replays: i64,
+    /// When a replay applied: the dead letter is over.
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "consumer, event_id, case_id, subject, error, deliveries, failed_at, \
+                       replayed_at, replayed_by, replays, resolved_at";
+
+/// What [`record`] was given: the failed message and why.
+pub struct Failure<'a> {
+    pub consumer: &'a str,
+    pub event_id: Uuid,
+    pub case_id: Option<Uuid>,
+    pub subject: &'a str,
+    pub payload: &'a [u8],
+    pub error: &'a str,
+    pub deliveries: i64,
+}
+
+/// Keeps a failure. `true` when it is a new dead letter; a replay that failed again
+/// updates the one it came from (and the case is still flagged from the first time).
+pub async fn record<C: ConnectionTrait>(db: &C, f: &Failure<'_>) -> Result<bool, DbErr> {
+    let backend = db.get_database_backend();
+    let updated = db
+        .execute(Statement::from_sql_and_values(
+            backend,
+            "UPDATE dead_letters SET error = $1, deliveries = $2, failed_at = $3, resolved_at = NULL
+             WHERE consumer = $4 AND event_id = $5",
+            [
+                Value::from(f.error.to_string()),
+                Value::from(f.deliveries),
+                Value::from(Utc::now()),
+                Value::from(f.consumer.to_string()),
+                Value::from(f.event_id),
+            ],
+        ))
+        .await?;
+    if updated.rows_affected() > 0 {
+        return Ok(false);
+    }
+    let inserted = db
+        .execute(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO dead_letters (consumer, event_id, case_id, subject, payload, error, deliveries, failed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (consumer, event_id) DO NOTHING",
+            [
+                Value::from(f.consumer.to_string()),
+                Value::from(f.event_id),
+                Value::from(f.case_id),
+                Value::from(f.subject.to_string()),
+                Value::from(f.payload.to_vec()),
+                Value::from(f.error.to_string()),
+                Value::from(f.deliveries),
+                Value::from(Utc::now()),
+            ],
+        ))
+        .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Marks the dead letter over after its replay applied; `true` if it was open.
+pub async fn resolve<C: ConnectionTrait>(
+    db: &C,
+    consumer: &str,
+    event_id: Uuid,
+) -> Result<bool, DbErr> {
+    let result = db
+        .execute(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "UPDATE dead_letters SET resolved_at = $1
+             WHERE consumer = $2 AND event_id = $3 AND resolved_at IS NULL",
+            [
+                Value::from(Utc::now()),
+                Value::from(consumer.to_string()),
+                Value::from(event_id),
+            ],
+        ))
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Every dead letter, newest first; `open_only` leaves out the resolved ones.
+pub async fn list<C: ConnectionTrait>(db: &C, open_only: bool) -> Result<Vec<DeadLetter>, DbErr> {
+    let filter = if open_only {
+        "WHERE resolved_at IS NULL"
+    } else {
+        ""
+    };
+    DeadLetter::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        format!("SELECT {COLUMNS} FROM dead_letters {filter} ORDER BY failed_at DESC, event_id"),
+    ))
+    .all(db)
+    .await
+}
+
+/// One dead letter of this service and its stored bytes.
+pub async fn get<C: ConnectionTrait>(
+    db: &C,
+    event_id: Uuid,
+) -> Result<Option<(DeadLetter, Vec<u8>)>, DbErr> {
+    let backend = db.get_database_backend();
+    let select = |columns: &str| {
+        Statement::from_sql_and_values(
+            backend,
+            format!("SELECT {columns} FROM dead_letters WHERE event_id = $1 ORDER BY consumer"),
+            [Value::from(event_id)],
+        )
+    };
+    let Some(letter) = DeadLetter::find_by_statement(select(COLUMNS))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let payload = db
+        .query_one(select("payload"))
+        .await?
+        .map(|row| row.try_get::<Vec<u8>>("", "payload"))
+        .transpose()?
+        .unwrap_or_default();
+    Ok(Some((letter, payload)))
+}
+
+/// Dead letters not yet resolved, for `/metrics`.
+pub async fn open_count<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
+    let row = db
+        .query_one(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM dead_letters WHERE resolved_at IS NULL",
+        ))
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0))
+}
+
+/// What a replay request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayOutcome {
+    /// Published again; the consumer applies it unless it already has.
+    Published,
+    /// Already resolved: nothing was published.
+    AlreadyResolved,
+}
+
+/// Publishes the dead letter again for its consumer and records who asked.
+pub async fn replay<C: ConnectionTrait>(
+    db: &C,
+    js: &jetstream::Context,
+    letter: &DeadLetter,
+    payload: Vec<u8>,
+    by: &str,
+) -> anyhow::Result<ReplayOutcome> {
+    if letter.resolved_at.is_some() {
+        return Ok(ReplayOutcome::AlreadyResolved);
+    }
+    let attempt = letter.replays + 1;
+    let mut headers = async_nats::HeaderMap::new();
+    // A fresh message id per attempt, so the stream's duplicate window does not swallow a
+    // second replay; the inbox keeps the effect single.
+    headers.insert(
+        "Nats-Msg-Id",
+        format!("replay-{}-{}-{attempt}", letter.consumer, letter.event_id).as_str(),
+    );
+    headers.insert(REPLAY_HEADER, letter.consumer.as_str());
+    js.publish_with_headers(letter.subject.clone(), headers, payload.into())
+        .await?
+        .await?;
+    db.execute(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE dead_letters SET replayed_at = $1, replayed_by = $2, replays = $3
+         WHERE consumer = $4 AND event_id = $5",
+        [
+            Value::from(Utc::now()),
+            Value::from(by.to_string()),
+            Value::from(attempt),
+            Value::from(letter.consumer.clone()),
+            Value::from(letter.event_id),
+        ],
+    ))
+    .await?;
+    Ok(ReplayOutcome::Published)
+}
+
+/// Adds what replays need to the dead-letter table of the first platform migration.
+pub struct DeadLetterReplays;
+
+impl MigrationName for DeadLetterReplays {
+    fn name(&self) -> &str {
+        "m0100_dead_letter_replays"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DeadLetterReplays {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        crate::db::run_ddl(
+            manager,
+            &[
+                "ALTER TABLE dead_letters ADD COLUMN replayed_by TEXT",
+                "ALTER TABLE dead_letters ADD COLUMN replays BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE dead_letters ADD COLUMN resolved_at {ts}",
+            ],
+        )
+        .await
+    }
+}
