@@ -288,6 +288,27 @@ pub fn timeline_types(case: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Notices follow an event without taking a step of their own (they carry the sequence of
+/// the event they are about).
+pub const NOTICES: [&str; 5] = [
+    "task_opened",
+    "attention_needed",
+    "attention_cleared",
+    "sla_warning",
+    "sla_breached",
+];
+
+pub fn is_notice(event_type: &str) -> bool {
+    NOTICES.contains(&event_type)
+}
+
+/// The event types of a backlog case's timeline without the notices: the case's steps.
+pub fn step_types(case: &Value) -> Vec<String> {
+    let mut types = timeline_types(case);
+    types.retain(|t| !is_notice(t));
+    types
+}
+
 /// The `id` (intake) or `case_id` (backlog) of each case in a JSON list.
 pub fn case_ids(list: &Value) -> std::collections::BTreeSet<String> {
     list.as_array()

@@ -3,8 +3,9 @@
 //! is generated from (linked into the test's folder, not copied). The provisioner creates
 //! the stream from the manifests' stream.json; each service then runs as its own user and a
 //! case goes through its whole lifecycle, return loop included, so every consumer and
-//! every relay works within its permissions. A publish on another service's subject, a
-//! subscription to another service's replies and a stream deletion are refused.
+//! every relay works within its permissions. A publish of an event the user neither emits
+//! nor consumes (replays), a subscription to another service's replies and a stream
+//! deletion are refused.
 
 use async_nats::{Event, ServerError};
 use clearline_contracts::subjects;
@@ -14,7 +15,8 @@ use clearline_tests::cluster::Cluster;
 use clearline_tests::infra::Nats;
 use clearline_tests::people::case_request;
 use clearline_tests::station::{
-    expect_status, timeline_types, CLOSED_AFTER_A_RETURN, PERMIT, PERMIT_MATERIALS, SETTLE,
+    expect_status, step_types, timeline_types, CLOSED_AFTER_A_RETURN, PERMIT, PERMIT_MATERIALS,
+    SETTLE,
 };
 use clearline_tests::system::SERVICES;
 use clearline_tests::{Person, Reply};
@@ -125,7 +127,19 @@ async fn each_service_works_as_its_own_user_and_no_more() -> anyhow::Result<()> 
     .await?;
     refused(
         &cluster.nats.url(),
-        "backlog",
+        "intake",
+        "publish to \"clearline.case.approved\"",
+        |client| async move {
+            client
+                .publish("clearline.case.approved", "forged".into())
+                .await?;
+            Ok(client.flush().await?)
+        },
+    )
+    .await?;
+    refused(
+        &cluster.nats.url(),
+        "portal",
         "publish to \"clearline.case.closed\"",
         |client| async move {
             client
@@ -234,7 +248,13 @@ async fn lifecycle_with_a_return(cluster: &Cluster) -> anyhow::Result<String> {
     expect_status(officer.fulfil(&id).await, 200, "fulfilling")?;
     expect_status(officer.close(&id).await, 200, "closing")?;
     let tracked = until(&supervisor, |p| p.tracked_case(&id), "closed").await?;
-    assert_eq!(timeline_types(&tracked), CLOSED_AFTER_A_RETURN);
+    assert_eq!(step_types(&tracked), CLOSED_AFTER_A_RETURN);
+    // Approval (twice) and fulfilment said they opened their task: notices pass too.
+    let opened = timeline_types(&tracked)
+        .iter()
+        .filter(|t| *t == "task_opened")
+        .count();
+    assert_eq!(opened, 3, "{tracked}");
     // Intake consumed `closed` too: the window shows the case finished.
     until(&clerk, |p| p.case_at_window(&id), "closed").await?;
     Ok(id)
