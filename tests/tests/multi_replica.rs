@@ -1,8 +1,8 @@
 //! Nothing assumes one replica. Two processes of every service (each service's two share its
-//! PostgreSQL database; all share one nats-server) work a few thousand cases through their
-//! whole lifecycle (1,000 cases: a quarter returned once), the requests going to either replica. Every case is
-//! finished exactly once, each case's events are in the stream in their causal order, and
-//! each replica did part of the work, by its own /metrics.
+//! PostgreSQL database; all share one nats-server) work 1,000 cases through their whole
+//! lifecycle, a quarter of them returned once, the requests going to either replica. Every
+//! case is finished exactly once, each case's events are in the stream in their causal
+//! order, and each replica did part of the work, by its own /metrics.
 
 use clearline_contracts::CaseEvent;
 use clearline_platform::http::Role;
