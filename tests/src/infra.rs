@@ -41,6 +41,9 @@ pub fn wait_for_port(port: u16, within: Duration) -> anyhow::Result<()> {
 pub struct Nats {
     pub port: u16,
     store: PathBuf,
+    /// A config file for the server (users and their permissions), and the environment
+    /// its variables come from; `None` for an open server.
+    config: Option<(PathBuf, Vec<(String, String)>)>,
     child: Option<Child>,
 }
 
@@ -49,9 +52,27 @@ impl Nats {
     /// server's bind; then the server exits and we try another port, so no test ever talks
     /// to another test's broker.
     pub fn start(dir: &Path) -> anyhow::Result<Nats> {
+        Nats::start_with(dir, None)
+    }
+
+    /// [`Nats::start`] with a config file (`-c`) whose `$VARIABLES` are read from `env`.
+    /// The command line still sets the address, port, JetStream and store.
+    pub fn start_with_config(
+        dir: &Path,
+        config: &Path,
+        env: &[(String, String)],
+    ) -> anyhow::Result<Nats> {
+        Nats::start_with(dir, Some((config.to_path_buf(), env.to_vec())))
+    }
+
+    fn start_with(
+        dir: &Path,
+        config: Option<(PathBuf, Vec<(String, String)>)>,
+    ) -> anyhow::Result<Nats> {
         let mut nats = Nats {
             port: free_port(),
             store: dir.join("nats"),
+            config,
             child: None,
         };
         for _ in 0..5 {
@@ -86,7 +107,11 @@ impl Nats {
         .into_iter()
         .find(|p| Path::new(p).is_file())
         .context("nats-server is not installed (apt-get install nats-server)")?;
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        if let Some((config, env)) = &self.config {
+            command.arg("-c").arg(config).envs(env.iter().cloned());
+        }
+        let child = command
             .args([
                 "-a",
                 "127.0.0.1",

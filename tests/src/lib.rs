@@ -5,6 +5,7 @@
 //!   (a SQLite file or a PostgreSQL database), removed when the test ends.
 //! - [`postgres`]: a PostgreSQL server of the test's own, for tests that restart it.
 //! - [`system`]: the four services as separate processes (so a test can SIGKILL one).
+//! - [`cluster`]: several replicas of every service, as a deployment runs them.
 //! - [`people`]: clerks, approvers, fulfilment officers and supervisors as typed clients.
 //! - [`station`]: one unit's staff working cases through the system, and waits for what
 //!   each of them would see next.
@@ -14,6 +15,7 @@
 //! - [`forensics`]: the services' logs kept when a scenario fails.
 
 pub mod backends;
+pub mod cluster;
 pub mod forensics;
 pub mod infra;
 pub mod people;

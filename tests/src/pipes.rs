@@ -1,6 +1,7 @@
 //! What lies under the services in one test's system: the broker's stream and consumers,
 //! and each service's database, read (and, to stage duplicates, written) directly.
 
+use crate::infra::Databases;
 use crate::station::SETTLE;
 use crate::system::SERVICES;
 use crate::System;
@@ -17,10 +18,15 @@ pub struct Pipes {
 impl Pipes {
     /// Connects to the system's nats-server and to every service's database.
     pub async fn open(system: &System) -> anyhow::Result<Pipes> {
-        let client = async_nats::connect(system.nats.url()).await?;
+        Pipes::connect(&system.nats.url(), &system.dbs).await
+    }
+
+    /// Connects to a nats-server and to every service's database.
+    pub async fn connect(nats_url: &str, databases: &Databases) -> anyhow::Result<Pipes> {
+        let client = async_nats::connect(nats_url).await?;
         let mut dbs = Vec::with_capacity(SERVICES.len());
         for service in SERVICES {
-            dbs.push((service, system.dbs.connect(service).await?));
+            dbs.push((service, databases.connect(service).await?));
         }
         Ok(Pipes {
             js: jetstream::new(client),
@@ -77,7 +83,7 @@ impl Pipes {
     /// every consumer caught up, no outbox row unsent. Consumers are asked before outboxes:
     /// whatever a consumer applied committed its outbox rows before the ack, and whatever a
     /// relay sent since would move the stream.
-    async fn in_flight(&self) -> anyhow::Result<Vec<String>> {
+    pub async fn in_flight(&self) -> anyhow::Result<Vec<String>> {
         let mut busy = Vec::new();
         let stream = self.js.get_stream(subjects::STREAM).await?;
         let before = stream.get_info().await?.state.last_sequence;
@@ -101,6 +107,28 @@ impl Pipes {
             busy.push(format!("stream moved from {before} to {after}"));
         }
         Ok(busy)
+    }
+
+    /// Every event in the stream, in the stream's order (read with an ordered consumer of
+    /// the test's own, so the services' consumers are not touched).
+    pub async fn stream_events(&self) -> anyhow::Result<Vec<clearline_contracts::CaseEvent>> {
+        use futures::StreamExt;
+        let stream = self.js.get_stream(subjects::STREAM).await?;
+        let total = stream.get_info().await?.state.messages;
+        let consumer = stream
+            .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
+            .await?;
+        let mut messages = consumer.messages().await?;
+        let mut events = Vec::new();
+        while (events.len() as u64) < total {
+            let message = tokio::time::timeout(SETTLE, messages.next())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("the stream ended early"))??;
+            events.push(clearline_contracts::CaseEvent::decode_checked(
+                &message.payload,
+            )?);
+        }
+        Ok(events)
     }
 
     /// Messages held in the stream.

@@ -23,6 +23,29 @@ pub const PERMIT_MATERIALS: [&str; 3] = ["id_card", "proof_of_residence", "proof
 pub const TEMPORARY_ID: &str = "temporary_id_card";
 pub const TEMPORARY_ID_MATERIALS: [&str; 2] = ["household_booklet", "photo"];
 
+/// A residence permit's backlog timeline from the window to the hand-over.
+pub const CLOSED_TIMELINE: [&str; 6] = [
+    "received",
+    "submitted",
+    "approved",
+    "fulfilment_started",
+    "fulfilled",
+    "closed",
+];
+/// The same, after the approver returned it once for a material.
+pub const CLOSED_AFTER_A_RETURN: [&str; 10] = [
+    "received",
+    "submitted",
+    "returned",
+    "materials_requested",
+    "materials_completed",
+    "submitted",
+    "approved",
+    "fulfilment_started",
+    "fulfilled",
+    "closed",
+];
+
 /// The people of one unit, plus a supervisor who oversees every unit.
 #[derive(Clone)]
 pub struct Station<'a> {
@@ -282,6 +305,27 @@ fn types_where(case: &Value, keep: impl Fn(EventKind) -> bool) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Notices follow an event without taking a step of their own (they carry the sequence of
+/// the event they are about).
+pub const NOTICES: [&str; 5] = [
+    "task_opened",
+    "attention_needed",
+    "attention_cleared",
+    "sla_warning",
+    "sla_breached",
+];
+
+pub fn is_notice(event_type: &str) -> bool {
+    NOTICES.contains(&event_type)
+}
+
+/// The event types of a backlog case's timeline without the notices: the case's steps.
+pub fn step_types(case: &Value) -> Vec<String> {
+    let mut types = timeline_types(case);
+    types.retain(|t| !is_notice(t));
+    types
 }
 
 /// The `id` (intake) or `case_id` (backlog) of each case in a JSON list.

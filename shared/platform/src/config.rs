@@ -19,9 +19,24 @@ pub struct CommonConfig {
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: String,
 
+    /// Most connections this process holds to its PostgreSQL database. Every replica of
+    /// every service holds a pool, and all of them together must stay under the server's
+    /// `max_connections`.
+    #[arg(long, env = "CLEARLINE_DB_MAX_CONNECTIONS", default_value_t = crate::db::DEFAULT_MAX_CONNECTIONS)]
+    pub db_max_connections: u32,
+
     /// NATS server URL.
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
     pub nats_url: String,
+
+    /// NATS user, when the broker asks for one: a deployment gives each service its own,
+    /// allowed only the subjects that service needs (k8s/base/nats/permissions.conf).
+    #[arg(long, env = "NATS_USER", requires = "nats_password")]
+    pub nats_user: Option<String>,
+
+    /// The NATS user's password.
+    #[arg(long, env = "NATS_PASSWORD", hide_env_values = true)]
+    pub nats_password: Option<String>,
 
     /// Shared HS256 secret that signs and verifies bearer tokens.
     #[arg(long, env = "CLEARLINE_JWT_SECRET", default_value = DEV_JWT_SECRET, hide_default_value = true)]
@@ -55,7 +70,10 @@ impl CommonConfig {
         CommonConfig {
             listen: None,
             database_url: database_url.into(),
+            db_max_connections: crate::db::DEFAULT_MAX_CONNECTIONS,
             nats_url: nats_url.into(),
+            nats_user: None,
+            nats_password: None,
             jwt_secret: DEV_JWT_SECRET.to_string(),
             relay_poll_ms: 500,
             max_deliver: 10,
@@ -67,6 +85,11 @@ impl CommonConfig {
     pub fn listen_or(&self, default_port: u16) -> SocketAddr {
         self.listen
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port)))
+    }
+
+    /// The NATS user and password, when both are set.
+    pub fn nats_login(&self) -> Option<(&str, &str)> {
+        self.nats_user.as_deref().zip(self.nats_password.as_deref())
     }
 
     pub fn relay_poll(&self) -> Duration {

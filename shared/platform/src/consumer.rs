@@ -190,20 +190,27 @@ async fn consume<H: EventHandler>(
     }
 }
 
-/// Splits a batch by case into `parts` groups, keeping each case's events in order.
+/// Splits a batch by case into `parts` groups, keeping each case's events in order, and
+/// orders each group by case. Every transaction, in this replica or another, then locks the
+/// rows of its cases in the same order, so replicas that share a database wait for each
+/// other instead of deadlocking.
 fn partition(batch: Vec<jetstream::Message>, parts: usize) -> Vec<Vec<jetstream::Message>> {
     let parts = parts.max(1);
-    if parts == 1 {
-        return vec![batch];
-    }
-    let mut groups: Vec<Vec<jetstream::Message>> = (0..parts).map(|_| Vec::new()).collect();
+    let mut groups: Vec<Vec<(u128, jetstream::Message)>> = (0..parts).map(|_| Vec::new()).collect();
     for message in batch {
         let case =
             CaseEvent::decode_checked(&message.payload).map_or(0, |e| e.case_uuid().as_u128());
-        groups[(case % parts as u128) as usize].push(message);
+        groups[(case % parts as u128) as usize].push((case, message));
     }
-    groups.retain(|g| !g.is_empty());
     groups
+        .into_iter()
+        .filter(|group| !group.is_empty())
+        .map(|mut group| {
+            // Stable: a case's events keep their stream order.
+            group.sort_by_key(|(case, _)| *case);
+            group.into_iter().map(|(_, message)| message).collect()
+        })
+        .collect()
 }
 
 /// Applies one group until it commits. A database failure (a restart, a deadlock with

@@ -10,10 +10,21 @@ use sea_orm::{
 use sea_orm_migration::prelude::*;
 use std::time::Duration;
 
-/// Opens a pool. SQLite gets one connection: SQLite has one writer anyway, and a single
-/// connection avoids "database is locked" when a read transaction upgrades to a write.
-#[tracing::instrument(skip_all, fields(backend))]
+/// Connections a service's pool holds at most on PostgreSQL, unless configured
+/// (`CLEARLINE_DB_MAX_CONNECTIONS`).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+
+/// Opens a pool of [`DEFAULT_MAX_CONNECTIONS`]; see [`connect_with`].
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, DEFAULT_MAX_CONNECTIONS).await
+}
+
+/// Opens a pool of at most `max_connections` on PostgreSQL: every replica of every service
+/// holds one, and together they must stay under the server's `max_connections`. SQLite
+/// gets one connection: SQLite has one writer anyway, and a single connection avoids
+/// "database is locked" when a read transaction upgrades to a write.
+#[tracing::instrument(skip_all, fields(backend))]
+pub async fn connect_with(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let sqlite = url.starts_with("sqlite:");
     tracing::Span::current().record("backend", if sqlite { "sqlite" } else { "postgres" });
     let mut options = ConnectOptions::new(url.to_string());
@@ -24,7 +35,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     if sqlite {
         options.max_connections(1).min_connections(1);
     } else {
-        options.max_connections(16).min_connections(1);
+        options
+            .max_connections(max_connections.max(1))
+            .min_connections(1);
     }
     let db = Database::connect(options).await?;
     if sqlite {

@@ -203,8 +203,18 @@ impl Relay {
 
         // Publish everything first, then wait for the acks: one round trip per batch, not per
         // event. The Nats-Msg-Id makes a republish after a crash a no-op at the broker.
+        // A case whose event could not be handed to the client (its send timed out under
+        // load) sends none of its later events in this pass: they would reach the stream
+        // before it.
         let mut acks = Vec::with_capacity(pending.len());
+        let mut stalled = std::collections::HashSet::new();
         for p in &pending {
+            if stalled.contains(&p.case_id) {
+                acks.push(Err(anyhow::anyhow!(
+                    "an earlier event of the case was not sent"
+                )));
+                continue;
+            }
             let mut headers = async_nats::HeaderMap::new();
             headers.insert(async_nats::header::NATS_MESSAGE_ID, p.event_id.as_str());
             if let Some(tp) = &p.traceparent {
@@ -213,7 +223,11 @@ impl Relay {
             let ack = self
                 .js
                 .publish_with_headers(p.subject.clone(), headers, p.payload.clone().into())
-                .await;
+                .await
+                .map_err(anyhow::Error::from);
+            if ack.is_err() {
+                stalled.insert(p.case_id);
+            }
             acks.push(ack);
         }
         // Wait for the acks together: each one's timeout starts when it is awaited, so
@@ -222,7 +236,7 @@ impl Relay {
         let acks = futures::future::join_all(acks.into_iter().map(|ack| async move {
             match ack {
                 Ok(future) => future.await.map(|_| ()).map_err(anyhow::Error::from),
-                Err(e) => Err(anyhow::Error::from(e)),
+                Err(e) => Err(e),
             }
         }))
         .await;

@@ -35,9 +35,9 @@ impl Infra {
         service: &'static str,
         config: CommonConfig,
     ) -> anyhow::Result<Self> {
-        let db = db::connect(&config.database_url).await?;
+        let db = db::connect_with(&config.database_url, config.db_max_connections).await?;
         M::up(&db, None).await?;
-        let (nats, js) = stream::connect(&config.nats_url, service).await?;
+        let (nats, js) = stream::connect(&config.nats_url, service, config.nats_login()).await?;
         let keys = Arc::new(JwtKeys::from_secret(&config.jwt_secret));
         Ok(Infra {
             service,

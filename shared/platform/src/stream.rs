@@ -8,14 +8,32 @@ use std::time::Duration;
 /// before marking the row sent republishes within this window and the broker drops the copy.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
 
-/// Connects to NATS and makes sure the stream exists. Every service calls this at start, so
-/// whichever starts first creates the stream and the others find it.
+/// How long events are kept: long enough to rebuild a read model from the stream.
+pub const MAX_AGE: Duration = Duration::from_secs(400 * 24 * 3600);
+
+/// The prefix of a client's reply subjects (JetStream API answers, PubAcks, pulled
+/// messages): one per client name, so a deployment can let each service subscribe to its
+/// own replies only (`_INBOX_intake.>`), never to another service's.
+pub fn inbox_prefix(client_name: &str) -> String {
+    format!("_INBOX_{client_name}")
+}
+
+/// Connects to NATS (as `login`'s user when given) and makes sure the stream exists. Every
+/// service calls this at start, so whichever starts first creates the stream and the others
+/// find it. A deployment creates the stream itself, with its replicas, and allows the
+/// services only to look it up.
 pub async fn connect(
     url: &str,
     client_name: &str,
+    login: Option<(&str, &str)>,
 ) -> anyhow::Result<(async_nats::Client, jetstream::Context)> {
-    let client = async_nats::ConnectOptions::new()
+    let mut options = async_nats::ConnectOptions::new();
+    if let Some((user, password)) = login {
+        options = options.user_and_password(user.to_string(), password.to_string());
+    }
+    let client = options
         .name(client_name)
+        .custom_inbox_prefix(inbox_prefix(client_name))
         .retry_on_initial_connect()
         .connection_timeout(Duration::from_secs(5))
         .connect(url)
@@ -33,8 +51,7 @@ pub async fn ensure_stream(js: &jetstream::Context) -> anyhow::Result<stream::St
             retention: stream::RetentionPolicy::Limits,
             storage: stream::StorageType::File,
             duplicate_window: DUPLICATE_WINDOW,
-            // Kept long enough to rebuild a read model from the stream.
-            max_age: Duration::from_secs(400 * 24 * 3600),
+            max_age: MAX_AGE,
             ..Default::default()
         })
         .await;
