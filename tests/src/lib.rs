@@ -11,14 +11,18 @@
 //!   outboxes, inboxes, row counts.
 //! - [`backends`]: `on_both_backends!`, a scenario once on SQLite and once on PostgreSQL.
 //! - [`forensics`]: the services' logs kept when a scenario fails.
+//! - [`web`]: the web portal beside a system, and a cookie-keeping HTTP client for it.
+//! - [`browser`]: headless Chromium over WebDriver, one browser per person.
 
 pub mod backends;
+pub mod browser;
 pub mod forensics;
 pub mod infra;
 pub mod people;
 pub mod pipes;
 pub mod station;
 pub mod system;
+pub mod web;
 
 pub use infra::Backend;
 pub use people::{Person, Reply};

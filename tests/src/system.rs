@@ -31,7 +31,7 @@ pub struct System {
 }
 
 /// The `clearline` binary cargo built beside this test binary (target/<profile>/clearline).
-fn clearline_binary() -> anyhow::Result<PathBuf> {
+pub fn clearline_binary() -> anyhow::Result<PathBuf> {
     if let Ok(path) = std::env::var("CLEARLINE_BIN") {
         return Ok(PathBuf::from(path));
     }

@@ -1,6 +1,7 @@
 //! `clearline`: run the whole system on one machine, issue dev tokens, drive the benchmark.
 
 mod bench;
+mod bench_portal;
 mod dev;
 mod nats;
 mod token;
@@ -26,7 +27,9 @@ enum Command {
     Token(token::TokenArgs),
     /// Drive cases through their whole lifecycle over the HTTP APIs and report the figures.
     Bench(bench::BenchArgs),
-    /// Run one service (intake, approval, fulfilment or backlog) as its own process.
+    /// Fill a fresh system with open cases and time the portal's pages.
+    BenchPortal(bench_portal::BenchPortalArgs),
+    /// Run one service (intake, approval, fulfilment, backlog or portal) as its own process.
     Serve(dev::ServeArgs),
 }
 
@@ -38,5 +41,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Token(args) => token::run(args),
         Command::Bench(args) => bench::run(args).await,
         Command::Serve(args) => dev::serve(args).await,
+        Command::BenchPortal(args) => bench_portal::run(args).await,
     }
 }

@@ -3,6 +3,7 @@
 pub mod backlog;
 pub mod cases;
 pub mod dto;
+pub mod supervisor;
 
 use crate::AppState;
 use axum::routing::get;
@@ -20,7 +21,8 @@ use utoipa::OpenApi;
         backlog::get_backlog,
         backlog::verify,
         cases::list_cases,
-        cases::get_case
+        cases::get_case,
+        supervisor::get_flow
     ),
     components(schemas(
         dto::BacklogView,
@@ -32,7 +34,10 @@ use utoipa::OpenApi;
         dto::CaseDetail,
         dto::TimelineEntry,
         dto::VerifyReport,
-        dto::Drift
+        dto::Drift,
+        supervisor::FlowView,
+        supervisor::HistoryPoint,
+        supervisor::AgeBucket
     ))
 )]
 pub struct ApiDoc;
@@ -43,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/backlog/verify", get(backlog::verify))
         .route("/api/v1/cases", get(cases::list_cases))
         .route("/api/v1/cases/{id}", get(cases::get_case))
+        .route("/api/v1/supervisor/flow", get(supervisor::get_flow))
         .with_state(state)
 }
 
