@@ -13,8 +13,11 @@
 //!   outboxes, inboxes, row counts.
 //! - [`backends`]: `on_both_backends!`, a scenario once on SQLite and once on PostgreSQL.
 //! - [`forensics`]: the services' logs kept when a scenario fails.
+//! - [`web`]: the web portal beside a system, and a cookie-keeping HTTP client for it.
+//! - [`browser`]: headless Chromium over WebDriver, one browser per person.
 
 pub mod backends;
+pub mod browser;
 pub mod cluster;
 pub mod forensics;
 pub mod infra;
@@ -23,6 +26,7 @@ pub mod pipes;
 pub mod postgres;
 pub mod station;
 pub mod system;
+pub mod web;
 
 pub use infra::Backend;
 pub use people::{Person, Reply};

@@ -4,7 +4,7 @@
 //! TPS on the same box for comparison. With `--report` it appends the figures to a file
 //! (docs/BENCHMARKS.md).
 
-mod machine;
+pub(crate) mod machine;
 mod workload;
 
 use clap::Args;

@@ -2,6 +2,7 @@
 
 mod audit;
 mod bench;
+mod bench_portal;
 mod dead_letters;
 mod dev;
 mod nats;
@@ -28,7 +29,9 @@ enum Command {
     Token(token::TokenArgs),
     /// Drive cases through their whole lifecycle over the HTTP APIs and report the figures.
     Bench(bench::BenchArgs),
-    /// Run one service (intake, approval, fulfilment or backlog) as its own process.
+    /// Fill a fresh system with open cases and time the portal's pages.
+    BenchPortal(bench_portal::BenchPortalArgs),
+    /// Run one service (intake, approval, fulfilment, backlog or portal) as its own process.
     Serve(dev::ServeArgs),
     /// Compare every service's records, the outboxes, the stream and the backlog; exits
     /// non-zero on any drift. `--repair` rebuilds the read model.
@@ -47,5 +50,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => dev::serve(args).await,
         Command::Audit(args) => audit::run(args).await,
         Command::DeadLetters(args) => dead_letters::run(args).await,
+        Command::BenchPortal(args) => bench_portal::run(args).await,
     }
 }

@@ -4,6 +4,7 @@ pub mod backlog;
 pub mod cases;
 pub mod clearance;
 pub mod dto;
+pub mod supervisor;
 
 use crate::AppState;
 use axum::routing::get;
@@ -26,7 +27,8 @@ use utoipa::OpenApi;
         clearance::export_csv,
         clearance::set_reason,
         clearance::sign_off,
-        clearance::rates
+        clearance::rates,
+        supervisor::get_flow
     ),
     components(schemas(
         dto::BacklogView,
@@ -49,7 +51,10 @@ use utoipa::OpenApi;
         crate::clearance::RatesView,
         crate::clearance::UnitRates,
         crate::clearance::DayRate,
-        crate::clearance::FigureSource
+        crate::clearance::FigureSource,
+        supervisor::FlowView,
+        supervisor::HistoryPoint,
+        supervisor::AgeBucket
     ))
 )]
 pub struct ApiDoc;
@@ -60,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/backlog/verify", get(backlog::verify))
         .route("/api/v1/cases", get(cases::list_cases))
         .route("/api/v1/cases/{id}", get(cases::get_case))
+        .route("/api/v1/supervisor/flow", get(supervisor::get_flow))
         .with_state(state)
 }
 

@@ -1,0 +1,175 @@
+//! The services' answers, as far as the pages read them. Unknown fields are ignored, so a
+//! service may add fields without breaking the portal.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// A material as intake names it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Material {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+}
+
+/// Intake's masked applicant.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Applicant {
+    pub name: String,
+    pub id_number: String,
+    pub phone: String,
+}
+
+/// Intake's `GET /api/v1/cases/{id}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IntakeCase {
+    pub id: Uuid,
+    pub case_number: String,
+    pub unit: String,
+    pub window: String,
+    pub service_type: String,
+    pub status: String,
+    pub stage: String,
+    pub provided_materials: Vec<Material>,
+    pub missing_materials: Vec<Material>,
+    pub applicant: Applicant,
+    pub received_by: String,
+    pub received_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub cancel_reason: Option<String>,
+}
+
+/// Approval's task.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApprovalTask {
+    pub case_id: Uuid,
+    pub case_number: String,
+    pub unit: String,
+    pub window: String,
+    pub service_type: String,
+    pub status: String,
+    pub received_by: String,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
+}
+
+/// Fulfilment's task.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FulfilmentTask {
+    pub case_id: Uuid,
+    pub case_number: String,
+    pub unit: String,
+    pub service_type: String,
+    pub status: String,
+    pub mode: Option<String>,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OpenCounts {
+    pub intake: i64,
+    pub approval: i64,
+    pub fulfilment: i64,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Figures {
+    pub open: OpenCounts,
+    #[serde(default)]
+    pub by_status: BTreeMap<String, i64>,
+    pub received: i64,
+    pub finished: i64,
+    pub oldest_open_age_seconds: Option<i64>,
+    pub overdue: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UnitBacklog {
+    pub unit: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// Backlog's `GET /api/v1/backlog`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BacklogView {
+    pub generated_at: DateTime<Utc>,
+    pub units: Vec<UnitBacklog>,
+    pub totals: Figures,
+}
+
+/// A case in the backlog's list.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CaseItem {
+    pub case_id: Uuid,
+    pub case_number: String,
+    pub unit: String,
+    pub service_type: String,
+    pub status: Option<String>,
+    pub stage: Option<String>,
+    pub owner: Option<String>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub age_seconds: Option<i64>,
+    pub overdue: bool,
+}
+
+/// Backlog's `GET /api/v1/cases`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CasePage {
+    pub items: Vec<CaseItem>,
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TimelineEntry {
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub at: DateTime<Utc>,
+    pub actor_id: String,
+    pub actor_role: String,
+    #[serde(default)]
+    pub detail: serde_json::Value,
+}
+
+/// Backlog's `GET /api/v1/cases/{id}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CaseDetail {
+    #[serde(flatten)]
+    pub case: CaseItem,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// Backlog's `GET /api/v1/supervisor/flow`: today's flow, the open count at the end of each
+/// of the last days, and the ages of open cases.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Flow {
+    pub generated_at: DateTime<Utc>,
+    pub received_today: i64,
+    pub finished_today: i64,
+    pub history: Vec<HistoryPoint>,
+    pub ages: Vec<AgeBucket>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HistoryPoint {
+    pub at: DateTime<Utc>,
+    pub open: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AgeBucket {
+    /// Lower bound in days, inclusive.
+    pub from_days: i64,
+    /// Upper bound in days, exclusive; `None` for the last bucket.
+    pub to_days: Option<i64>,
+    pub open: i64,
+}

@@ -1,0 +1,416 @@
+//! Every string a page shows, in 简体中文 and English, side by side so neither can be
+//! forgotten: a field missing in one language does not compile.
+//!
+//! The language comes from a sticky cookie the switch sets, else from `Accept-Language`,
+//! else Chinese.
+
+use axum::http::HeaderMap;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+/// The cookie the language switch sets.
+pub const LANG_COOKIE: &str = "clearline_lang";
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "zh" | "zh-CN" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The cookie's choice, else the browser's preference, else Chinese.
+    pub fn from_request(cookie: Option<&str>, headers: &HeaderMap) -> Lang {
+        if let Some(lang) = cookie.and_then(Lang::parse) {
+            return lang;
+        }
+        let accept = headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        Lang::from_accept_language(accept)
+    }
+
+    /// The best-weighted of Chinese and English in an `Accept-Language` header.
+    pub fn from_accept_language(header: &str) -> Lang {
+        let mut best: Option<(f32, Lang)> = None;
+        for part in header.split(',') {
+            let mut pieces = part.trim().split(';');
+            let tag = pieces
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let lang = if tag.starts_with("zh") {
+                Lang::Zh
+            } else if tag.starts_with("en") {
+                Lang::En
+            } else {
+                continue;
+            };
+            if best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Lang::Zh, |(_, lang)| lang)
+    }
+
+    pub fn t(self) -> &'static Texts {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+
+    pub fn is_zh(self) -> bool {
+        self == Lang::Zh
+    }
+
+    /// Picks the Chinese or English one of a pair (catalog names, material names).
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+macro_rules! texts {
+    ($($field:ident: $zh:literal / $en:literal,)*) => {
+        /// The interface strings of one language.
+        #[derive(Debug)]
+        pub struct Texts { $(pub $field: &'static str,)* }
+        pub static ZH: Texts = Texts { $($field: $zh,)* };
+        pub static EN: Texts = Texts { $($field: $en,)* };
+    };
+}
+
+texts! {
+    app_name: "清线 · 业务办理" / "clearline",
+    skip_to_main: "跳到正文" / "Skip to content",
+    nav_catalog: "办事指南" / "Service guide",
+    nav_clerk: "受理" / "Intake",
+    nav_approver: "审批" / "Approvals",
+    nav_fulfilment: "办结" / "Fulfilment",
+    nav_dashboard: "看板" / "Dashboard",
+    nav_search: "查询" / "Search",
+    nav_admin: "用户管理" / "Users",
+    signed_in_as: "当前用户" / "Signed in as",
+    sign_in: "登录" / "Sign in",
+    sign_out: "退出" / "Sign out",
+    user_id: "用户名" / "User name",
+    password: "密码" / "Password",
+    sign_in_failed: "用户名或密码不正确，或账号已停用。" / "Wrong user name or password, or the account is disabled.",
+    session_ended: "会话已结束，请重新登录。" / "Your session has ended; please sign in again.",
+    language: "语言" / "Language",
+    switch_language: "切换" / "Switch",
+    catalog_title: "办事指南" / "Service guide",
+    catalog_intro: "每项业务的办理流程、所需材料和承诺时限。请一次带齐所需材料。" / "The steps, required materials and promised time of each service. Please bring every material in one trip.",
+    required_materials: "所需材料" / "Required materials",
+    steps: "办理流程" / "Steps",
+    promised_time: "承诺时限" / "Promised time",
+    approval_needed: "需要审核" / "Needs approval",
+    approval_not_needed: "无需审核" / "No approval needed",
+    working_days: "个工作日" / "working days",
+    calendar_days: "天" / "days",
+    hours: "小时" / "hours",
+    same_day: "当日办结" / "Same day",
+    clerk_title: "受理登记" / "Register a request",
+    service_type: "业务类型" / "Service type",
+    choose: "选择" / "Choose",
+    materials_brought: "所需材料（勾选群众已带来的）" / "Required materials (tick what the resident brought)",
+    applicant: "申请人" / "Applicant",
+    applicant_name: "姓名" / "Name",
+    id_number: "公民身份号码" / "Resident ID number",
+    phone: "联系电话" / "Phone",
+    window: "窗口" / "Window",
+    register: "登记" / "Register",
+    invalid_id_number: "身份号码应为18位，出生日期有效" / "18 characters with a valid birth date",
+    invalid_id_check_digit: "身份号码校验位不正确" / "The ID number's check digit is wrong",
+    invalid_phone: "请输入11位手机号或带区号的固定电话" / "11-digit mobile or a landline with area code",
+    invalid_name: "请输入姓名（1–64个字）" / "Enter the name (1–64 characters)",
+    invalid_field: "此项有误" / "This field is invalid",
+    form_has_errors: "表单有误，未保存任何内容，请修改后重新提交。" / "The form has errors; nothing was saved. Please correct them and submit again.",
+    today_at_window: "本窗口今日业务" / "Today at my window",
+    nothing_today: "今日暂无业务。" / "No cases yet today.",
+    case_number: "业务编号" / "Case number",
+    status: "状态" / "Status",
+    stage: "阶段" / "Stage",
+    received_at: "受理时间" / "Received",
+    due_at: "承诺办结时间" / "Due",
+    unit: "单位" / "Unit",
+    actions: "操作" / "Actions",
+    open: "打开" / "Open",
+    notice_title: "一次性告知单" / "One-time notice of missing materials",
+    notice_lead: "您申请办理的业务尚缺下列材料。请一次备齐后到窗口补交，我们不会再要求其他材料：" / "Your request still needs the materials below. Bring them all in one trip; we will not ask for anything else:",
+    receipt_title: "受理回执" / "Receipt",
+    receipt_lead: "您的申请已受理。请凭本回执查询进度、领取结果。" / "Your request has been received. Keep this receipt to follow it and to collect the result.",
+    materials_received: "已收材料" / "Materials received",
+    print: "打印" / "Print",
+    add_materials: "补交材料" / "Add missing materials",
+    add_materials_button: "登记补交" / "Record materials",
+    cancel_case: "撤回申请" / "Withdraw the request",
+    cancel_reason: "撤回原因" / "Reason",
+    cancel_button: "确认撤回" / "Withdraw",
+    back_to_intake: "返回受理" / "Back to intake",
+    approver_title: "审批队列" / "Approval queue",
+    filter: "筛选" / "Filter",
+    all: "全部" / "All",
+    overdue_only: "仅看超期" / "Overdue only",
+    overdue: "超期" / "Overdue",
+    submitted_at: "提交时间" / "Submitted",
+    queue_empty: "队列为空。" / "The queue is empty.",
+    keys_queue: "快捷键：j / k 上下移动，回车 打开，a 批准所选业务，r 驳回，m 退回补材料。" / "Keys: j / k move, Enter opens, a approves the selected case, r rejects, m returns for materials.",
+    keys_case: "快捷键：a 批准，r 填写驳回原因，m 选择退回材料，j / k 上一件 / 下一件。" / "Keys: a approve, r reject (reason), m return (materials), j / k previous / next case.",
+    live_new: "有新业务到达" / "New cases arrived",
+    approve: "批准" / "Approve",
+    reject: "驳回" / "Reject",
+    reject_reason: "驳回原因（必填）" / "Reason for rejection (required)",
+    return_for: "退回补材料" / "Return for materials",
+    return_items: "需补交的材料" / "Materials still needed",
+    note: "说明" / "Note",
+    decision_done: "已处理" / "Done",
+    case_title: "业务详情" / "Case",
+    materials_missing: "缺少材料" / "Missing materials",
+    timeline: "时间线" / "Timeline",
+    time: "时间" / "Time",
+    event: "事项" / "Event",
+    by: "经办人" / "By",
+    detail: "说明" / "Details",
+    reason: "原因" / "Reason",
+    previous: "上一件" / "Previous",
+    next: "下一件" / "Next",
+    fulfilment_title: "办结任务" / "Fulfilment tasks",
+    mode: "办理方式" / "Mode",
+    not_started: "待开始" / "Not started",
+    scheduled_for: "上门时间" / "Visit time",
+    start: "开始办理" / "Start",
+    mark_fulfilled: "已办好" / "Ready",
+    mark_closed: "已交付结案" / "Handed over",
+    tasks_empty: "暂无任务。" / "No tasks.",
+    dashboard_title: "积压看板" / "Backlog dashboard",
+    open_by_stage: "在办业务（按阶段 × 单位）" / "Open cases by stage and unit",
+    total: "合计" / "Total",
+    oldest_open: "最久在办" / "Oldest open",
+    received_today: "今日受理" / "Received today",
+    finished_today: "今日办结" / "Finished today",
+    open_history: "近14天在办数" / "Open cases, last 14 days",
+    age_histogram: "在办时长分布" / "Age of open cases",
+    pipes: "事件管道" / "Event pipes",
+    outbox_unsent: "待发送事件" / "Outbox unsent",
+    consumer_pending: "待消费事件" / "Consumer pending",
+    dead_letters: "死信" / "Dead letters",
+    service: "服务" / "Service",
+    as_of: "数据时间" / "As of",
+    unavailable: "暂不可用" / "unavailable",
+    live_on: "实时更新中" / "Live",
+    search_title: "业务查询" / "Find cases",
+    received_from: "受理日期自" / "Received from",
+    received_to: "至" / "to",
+    search: "查询" / "Search",
+    results: "条结果" / "results",
+    no_results: "没有符合条件的业务。" / "No cases match.",
+    owner: "当前负责人" / "Owner",
+    age: "已用时" / "Age",
+    admin_title: "用户管理" / "Users",
+    add_user: "添加用户" / "Add a user",
+    display_name: "显示名称" / "Display name",
+    roles: "角色" / "Roles",
+    save: "保存" / "Save",
+    disable: "停用" / "Disable",
+    enable: "启用" / "Enable",
+    disabled: "已停用" / "Disabled",
+    active: "正常" / "Active",
+    user_exists: "该用户名已存在。" / "That user name is taken.",
+    user_invalid: "请填写用户名（字母、数字、下划线）、姓名、至少8位的密码和至少一个角色。" / "Enter a user name (letters, digits, _), a name, a password of 8 or more characters and at least one role.",
+    saved: "已保存。" / "Saved.",
+    forbidden_title: "无权访问" / "Not allowed",
+    forbidden_text: "您的角色不能查看此页面。" / "Your role may not see this page.",
+    not_found_title: "未找到" / "Not found",
+    not_found_text: "没有这个页面或业务。" / "There is no such page or case.",
+    bad_form_title: "表单无效" / "Form refused",
+    bad_form_text: "表单已过期或来源无效，未做任何更改。请返回后重新提交。" / "The form has expired or did not come from this site; nothing was changed. Go back and submit again.",
+    error_title: "出错了" / "Something went wrong",
+    error_text: "请求未能完成，请稍后重试。" / "The request could not be completed; please try again.",
+    upstream_title: "服务暂不可用" / "Service unavailable",
+    upstream_text: "后台服务暂时无法访问，请稍后重试。" / "A back-end service cannot be reached; please try again shortly.",
+    refused: "操作未执行" / "Not done",
+    refused_conflict: "业务状态已变化，此操作不再适用。" / "The case has moved on; this action no longer applies.",
+    refused_same_person: "受理人不能审批自己受理的业务。" / "The clerk who received a case may not decide it.",
+    refused_reason: "请填写原因（不超过500字）。" / "Give a reason (at most 500 characters).",
+    refused_materials: "请至少选择一项需补交的材料。" / "Choose at least one material the resident must bring.",
+    refused_missing: "请填写必填项。" / "Fill in the required fields.",
+    refused_other: "请求被拒绝。" / "The request was refused.",
+    days_short: "天" / "d",
+    hours_short: "小时" / "h",
+    minutes_short: "分" / "m",
+    none: "无" / "none",
+    yes: "是" / "yes",
+}
+
+/// A pair of names for a code; the code itself when the code is unknown.
+fn pair(lang: Lang, code: &str, table: &[(&'static str, &'static str, &'static str)]) -> String {
+    table.iter().find(|(c, _, _)| *c == code).map_or_else(
+        || code.to_string(),
+        |(_, zh, en)| lang.pick(zh, en).to_string(),
+    )
+}
+
+/// A case status (the lifecycle's), or an approval or fulfilment task status.
+pub fn status(lang: Lang, code: &str) -> String {
+    pair(
+        lang,
+        code,
+        &[
+            ("booked", "已预约", "Booked"),
+            ("awaiting_materials", "待补材料", "Awaiting materials"),
+            ("received", "已受理", "Received"),
+            ("pending_approval", "待审批", "Pending approval"),
+            ("awaiting_fulfilment", "待办结", "Awaiting fulfilment"),
+            ("in_fulfilment", "办理中", "In fulfilment"),
+            ("fulfilled", "已办好待领取", "Ready"),
+            ("closed", "已结案", "Closed"),
+            ("rejected", "已驳回", "Rejected"),
+            ("cancelled", "已撤回", "Cancelled"),
+            ("pending", "待审批", "Pending"),
+            ("approved", "已批准", "Approved"),
+            ("returned", "已退回", "Returned"),
+            ("awaiting", "待开始", "Not started"),
+        ],
+    )
+}
+
+pub fn stage(lang: Lang, code: &str) -> String {
+    pair(
+        lang,
+        code,
+        &[
+            ("intake", "受理", "Intake"),
+            ("approval", "审批", "Approval"),
+            ("fulfilment", "办结", "Fulfilment"),
+            ("done", "已完成", "Done"),
+        ],
+    )
+}
+
+pub fn role(lang: Lang, code: &str) -> String {
+    pair(
+        lang,
+        code,
+        &[
+            ("clerk", "窗口受理", "Clerk"),
+            ("approver", "审批", "Approver"),
+            ("fulfilment", "办结", "Fulfilment officer"),
+            ("supervisor", "督导", "Supervisor"),
+            ("admin", "系统管理", "Admin"),
+            ("system", "系统", "System"),
+        ],
+    )
+}
+
+pub fn mode(lang: Lang, code: &str) -> String {
+    pair(
+        lang,
+        code,
+        &[
+            ("counter_pickup", "窗口领取", "Counter pickup"),
+            ("mail", "邮寄", "Mail"),
+            ("home_visit", "上门办理", "Home visit"),
+        ],
+    )
+}
+
+pub fn event(lang: Lang, code: &str) -> String {
+    pair(
+        lang,
+        code,
+        &[
+            ("appointment_booked", "预约", "Appointment booked"),
+            ("received", "受理", "Received"),
+            (
+                "materials_requested",
+                "一次性告知缺少材料",
+                "Missing materials notified",
+            ),
+            ("materials_completed", "材料补齐", "Materials completed"),
+            ("submitted", "提交审批", "Submitted"),
+            ("approved", "审批通过", "Approved"),
+            ("rejected", "驳回", "Rejected"),
+            ("returned", "退回补材料", "Returned for materials"),
+            ("fulfilment_started", "开始办理", "Fulfilment started"),
+            ("fulfilled", "已办好", "Ready"),
+            ("closed", "结案", "Closed"),
+            ("cancelled", "撤回", "Cancelled"),
+        ],
+    )
+}
+
+/// One of clearline's services, by name.
+pub fn service(lang: Lang, name: &str) -> String {
+    pair(
+        lang,
+        name,
+        &[
+            ("intake", "受理服务", "Intake"),
+            ("approval", "审批服务", "Approval"),
+            ("fulfilment", "办结服务", "Fulfilment"),
+            ("backlog", "积压统计服务", "Backlog"),
+        ],
+    )
+}
+
+/// A service's problem code as a sentence for the person who clicked.
+pub fn refusal(lang: Lang, code: &str) -> &'static str {
+    let t = lang.t();
+    match code {
+        "invalid_transition" | "not_pending" => t.refused_conflict,
+        "approver_is_receiving_clerk" => t.refused_same_person,
+        "reason_required" | "reason_too_long" => t.refused_reason,
+        "materials_required" | "unknown_material" => t.refused_materials,
+        "missing_field" => t.refused_missing,
+        _ => t.refused_other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_best_weighted_of_ours() {
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9"), Lang::En);
+        assert_eq!(
+            Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"),
+            Lang::Zh
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr;q=1,en;q=0.5,zh;q=0.7"),
+            Lang::Zh
+        );
+        assert_eq!(Lang::from_accept_language("de"), Lang::Zh);
+        assert_eq!(Lang::from_accept_language(""), Lang::Zh);
+    }
+
+    #[test]
+    fn unknown_codes_fall_back_to_the_code() {
+        assert_eq!(status(Lang::Zh, "pending_approval"), "待审批");
+        assert_eq!(status(Lang::En, "something_new"), "something_new");
+    }
+}
