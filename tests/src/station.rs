@@ -191,7 +191,7 @@ impl<'a> Station<'a> {
                 let timeline = reply.body["timeline"].as_array().map_or(0, Vec::len);
                 // The row and the timeline are two reads: wait until they agree.
                 let consistent = reply.body["event_count"] == timeline;
-                (reply.status == 200 && consistent && timeline_types(&reply.body).len() == events)
+                (reply.status == 200 && consistent && step_types(&reply.body).len() == events)
                     .then_some(reply.body)
             })
             .await
@@ -282,10 +282,10 @@ pub fn material_codes(list: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The lifecycle event types of a backlog case's timeline, in its order; notices (a task
-/// opened, a clock warning, a flag) are left out, see [`notice_types`].
+/// Every event type of a backlog case's timeline, in its order, notices included (see
+/// [`step_types`] and [`notice_types`]).
 pub fn timeline_types(case: &Value) -> Vec<String> {
-    types_where(case, |kind| !kind.is_notice())
+    types_where(case, |_| true)
 }
 
 /// The notices of a backlog case's timeline, in its order.
@@ -309,23 +309,13 @@ fn types_where(case: &Value, keep: impl Fn(EventKind) -> bool) -> Vec<String> {
 
 /// Notices follow an event without taking a step of their own (they carry the sequence of
 /// the event they are about).
-pub const NOTICES: [&str; 5] = [
-    "task_opened",
-    "attention_needed",
-    "attention_cleared",
-    "sla_warning",
-    "sla_breached",
-];
-
 pub fn is_notice(event_type: &str) -> bool {
-    NOTICES.contains(&event_type)
+    EventKind::parse(event_type).is_some_and(EventKind::is_notice)
 }
 
 /// The event types of a backlog case's timeline without the notices: the case's steps.
 pub fn step_types(case: &Value) -> Vec<String> {
-    let mut types = timeline_types(case);
-    types.retain(|t| !is_notice(t));
-    types
+    types_where(case, |kind| !kind.is_notice())
 }
 
 /// The `id` (intake) or `case_id` (backlog) of each case in a JSON list.

@@ -10,7 +10,7 @@ use clearline_tests::on_both_backends;
 use clearline_tests::people::case_request;
 use clearline_tests::pipes::Pipes;
 use clearline_tests::station::{
-    case_ids, expect_status, material_codes, timeline_types, Station, PERMIT, PERMIT_MATERIALS,
+    case_ids, expect_status, material_codes, step_types, Station, PERMIT, PERMIT_MATERIALS,
 };
 use clearline_tests::{Backend, Reply, System};
 use serde_json::{json, Value};
@@ -51,7 +51,7 @@ async fn return_loop_twice(backend: Backend) -> anyhow::Result<()> {
     assert_eq!(tracked["status"], "awaiting_materials");
     assert_eq!(tracked["stage"], "intake");
     assert_eq!(
-        timeline_types(&tracked),
+        step_types(&tracked),
         ["received", "submitted", "returned", "materials_requested"]
     );
 
@@ -80,7 +80,7 @@ async fn return_loop_twice(backend: Backend) -> anyhow::Result<()> {
     assert_eq!(tracked["status"], "closed", "{tracked}");
     assert_eq!(tracked["stage"], "done");
     assert_eq!(
-        timeline_types(&tracked),
+        step_types(&tracked),
         [
             "received",
             "submitted",
@@ -245,7 +245,7 @@ async fn no_approval_service_type(backend: Backend) -> anyhow::Result<()> {
     let tracked = hp.backlog_holds(&id, 5).await?;
     assert_eq!(tracked["status"], "closed");
     assert_eq!(
-        timeline_types(&tracked),
+        step_types(&tracked),
         [
             "received",
             "submitted",
@@ -389,7 +389,7 @@ async fn effects_once_under_duplicates(backend: Backend) -> anyhow::Result<()> {
     // Six lifecycle events and the two tasks opened.
     assert_eq!(tracked["event_count"], 8, "{tracked}");
     assert_eq!(
-        timeline_types(&tracked),
+        step_types(&tracked),
         [
             "received",
             "submitted",

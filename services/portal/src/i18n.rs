@@ -358,6 +358,11 @@ pub fn event(lang: Lang, code: &str) -> String {
             ("fulfilled", "已办好", "Ready"),
             ("closed", "结案", "Closed"),
             ("cancelled", "撤回", "Cancelled"),
+            ("task_opened", "已进入办理队列", "Task opened"),
+            ("sla_warning", "时限预警", "Promised time running out"),
+            ("sla_breached", "已超时限", "Promised time breached"),
+            ("attention_needed", "需人工处理", "Needs attention"),
+            ("attention_cleared", "已解除人工处理", "Attention cleared"),
         ],
     )
 }
