@@ -4,7 +4,7 @@
 
 use crate::token::parse_roles;
 use clap::{Args, Subcommand};
-use clearline_platform::config::DEV_JWT_SECRET;
+use clearline_platform::config::{ServiceUrls, DEV_JWT_SECRET};
 use clearline_platform::http::JwtKeys;
 use serde_json::Value;
 use uuid::Uuid;
@@ -32,46 +32,6 @@ pub enum Action {
     /// Publish it again for the consumer that failed it. Safe to repeat: a consumer that
     /// already applied the event skips it.
     Replay { event_id: Uuid },
-}
-
-/// Where each consuming service answers.
-#[derive(Debug, Args)]
-pub struct ServiceUrls {
-    #[arg(
-        long,
-        env = "CLEARLINE_INTAKE_URL",
-        default_value = "http://127.0.0.1:8081"
-    )]
-    pub intake_url: String,
-    #[arg(
-        long,
-        env = "CLEARLINE_APPROVAL_URL",
-        default_value = "http://127.0.0.1:8082"
-    )]
-    pub approval_url: String,
-    #[arg(
-        long,
-        env = "CLEARLINE_FULFILMENT_URL",
-        default_value = "http://127.0.0.1:8083"
-    )]
-    pub fulfilment_url: String,
-    #[arg(
-        long,
-        env = "CLEARLINE_BACKLOG_URL",
-        default_value = "http://127.0.0.1:8084"
-    )]
-    pub backlog_url: String,
-}
-
-impl ServiceUrls {
-    fn all(&self) -> [(&'static str, &str); 4] {
-        [
-            ("intake", &self.intake_url),
-            ("approval", &self.approval_url),
-            ("fulfilment", &self.fulfilment_url),
-            ("backlog", &self.backlog_url),
-        ]
-    }
 }
 
 pub async fn run(args: DeadLetterArgs) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@
 
 use crate::nats;
 use clap::{Args, Subcommand};
-use clearline_platform::config::{CommonConfig, DEV_JWT_SECRET};
+use clearline_platform::config::{CommonConfig, ServiceUrls, DEV_JWT_SECRET};
 use clearline_platform::db;
 use clearline_platform::http::JwtKeys;
 use clearline_platform::shutdown;
@@ -167,10 +167,12 @@ pub async fn start(args: &DevArgs) -> anyhow::Result<Running> {
     let url = |addr: SocketAddr| format!("http://{addr}");
     let portal = clearline_portal::Application::build(clearline_portal::Config {
         common: common("portal", args.portal_port)?,
-        intake_url: url(intake.addr()),
-        approval_url: url(approval.addr()),
-        fulfilment_url: url(fulfilment.addr()),
-        backlog_url: url(backlog.addr()),
+        services: ServiceUrls {
+            intake_url: url(intake.addr()),
+            approval_url: url(approval.addr()),
+            fulfilment_url: url(fulfilment.addr()),
+            backlog_url: url(backlog.addr()),
+        },
         time_zone: "Asia/Shanghai".to_string(),
         tls: false,
         session_idle_minutes: 30,

@@ -83,10 +83,10 @@ impl Services {
         Ok(Services {
             http,
             urls: [
-                trim(&config.intake_url),
-                trim(&config.approval_url),
-                trim(&config.fulfilment_url),
-                trim(&config.backlog_url),
+                trim(&config.services.intake_url),
+                trim(&config.services.approval_url),
+                trim(&config.services.fulfilment_url),
+                trim(&config.services.backlog_url),
             ],
             catalog: Arc::new(RwLock::new(None)),
         })

@@ -42,34 +42,8 @@ pub const DEFAULT_PORT: u16 = 8080;
 pub struct Config {
     #[command(flatten)]
     pub common: CommonConfig,
-    /// The intake service's base URL.
-    #[arg(
-        long,
-        env = "CLEARLINE_INTAKE_URL",
-        default_value = "http://127.0.0.1:8081"
-    )]
-    pub intake_url: String,
-    /// The approval service's base URL.
-    #[arg(
-        long,
-        env = "CLEARLINE_APPROVAL_URL",
-        default_value = "http://127.0.0.1:8082"
-    )]
-    pub approval_url: String,
-    /// The fulfilment service's base URL.
-    #[arg(
-        long,
-        env = "CLEARLINE_FULFILMENT_URL",
-        default_value = "http://127.0.0.1:8083"
-    )]
-    pub fulfilment_url: String,
-    /// The backlog service's base URL.
-    #[arg(
-        long,
-        env = "CLEARLINE_BACKLOG_URL",
-        default_value = "http://127.0.0.1:8084"
-    )]
-    pub backlog_url: String,
+    #[command(flatten)]
+    pub services: clearline_platform::config::ServiceUrls,
     /// The units' time zone (IANA name): pages show every time in it.
     #[arg(long, env = "CLEARLINE_TIME_ZONE", default_value = "Asia/Shanghai")]
     pub time_zone: String,

@@ -64,6 +64,51 @@ pub struct CommonConfig {
     pub shutdown_grace_ms: u64,
 }
 
+/// Where each service answers, for callers of their APIs (the portal, the operator CLI).
+#[derive(Debug, Clone, Args)]
+pub struct ServiceUrls {
+    /// The intake service's base URL.
+    #[arg(
+        long,
+        env = "CLEARLINE_INTAKE_URL",
+        default_value = "http://127.0.0.1:8081"
+    )]
+    pub intake_url: String,
+    /// The approval service's base URL.
+    #[arg(
+        long,
+        env = "CLEARLINE_APPROVAL_URL",
+        default_value = "http://127.0.0.1:8082"
+    )]
+    pub approval_url: String,
+    /// The fulfilment service's base URL.
+    #[arg(
+        long,
+        env = "CLEARLINE_FULFILMENT_URL",
+        default_value = "http://127.0.0.1:8083"
+    )]
+    pub fulfilment_url: String,
+    /// The backlog service's base URL.
+    #[arg(
+        long,
+        env = "CLEARLINE_BACKLOG_URL",
+        default_value = "http://127.0.0.1:8084"
+    )]
+    pub backlog_url: String,
+}
+
+impl ServiceUrls {
+    /// The four, named, in the order intake, approval, fulfilment, backlog.
+    pub fn all(&self) -> [(&'static str, &str); 4] {
+        [
+            ("intake", &self.intake_url),
+            ("approval", &self.approval_url),
+            ("fulfilment", &self.fulfilment_url),
+            ("backlog", &self.backlog_url),
+        ]
+    }
+}
+
 impl CommonConfig {
     /// Settings for a test or the all-in-one runner.
     pub fn new(database_url: impl Into<String>, nats_url: impl Into<String>) -> Self {
