@@ -177,6 +177,21 @@ impl System {
         }
     }
 
+    /// SIGTERM: asks the service to stop as an orchestrator would. Returns its process for
+    /// the test to watch it end; the service counts as down from here.
+    pub fn terminate(&mut self, service: &str) -> anyhow::Result<Child> {
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::Pid;
+        let child = self
+            .services
+            .iter_mut()
+            .find(|s| s.name == service)
+            .and_then(|s| s.child.take())
+            .with_context(|| format!("{service} is not running"))?;
+        kill(Pid::from_raw(i32::try_from(child.id())?), Signal::SIGTERM)?;
+        Ok(child)
+    }
+
     /// The process id of a running service; `None` while it is down.
     pub fn pid(&self, service: &str) -> Option<u32> {
         self.services

@@ -158,8 +158,10 @@ pub struct Workers<H: EventHandler> {
     pub relay: bool,
 }
 
-/// Runs the HTTP server, the relay and the consumer until `shutdown`; then waits for each
-/// to finish what it is doing (the relay makes a last pass) before returning.
+/// Runs the HTTP server, the relay and the consumer until `shutdown`; then stops them in
+/// the order that loses nothing: HTTP stops taking requests and finishes those open, the
+/// consumer stops between batches, and only then does the relay make its last pass, so the
+/// events those last requests and batches wrote go out too.
 pub async fn run<H: EventHandler>(
     infra: Infra,
     listener: TcpListener,
@@ -167,31 +169,37 @@ pub async fn run<H: EventHandler>(
     workers: Workers<H>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut tasks = tokio::task::JoinSet::new();
-    if workers.relay {
+    let relay_stop = CancellationToken::new();
+    let mut relay = workers.relay.then(|| {
         let relay = infra.outbox.relay(
             infra.db.clone(),
             infra.js.clone(),
             infra.config.relay_poll(),
         );
-        tasks.spawn(relay.run(shutdown.clone()));
-    }
-    if let Some((spec, handler)) = workers.consumer {
-        tasks.spawn(consumer::run(
+        tokio::spawn(relay.run(relay_stop.clone()))
+    });
+    let mut consumer = workers.consumer.map(|(spec, handler)| {
+        tokio::spawn(consumer::run(
             spec,
             infra.db.clone(),
             infra.js.clone(),
             handler,
             workers.relay.then(|| infra.outbox.clone()),
             shutdown.clone(),
-        ));
-    }
+        ))
+    });
     let grace = infra.config.shutdown_grace();
     let stopping = shutdown.clone();
     let finished = async {
         let served = http::serve(listener, router, shutdown.clone()).await;
         shutdown.cancel();
-        while tasks.join_next().await.is_some() {}
+        if let Some(consumer) = consumer.as_mut() {
+            let _ = consumer.await;
+        }
+        relay_stop.cancel();
+        if let Some(relay) = relay.as_mut() {
+            let _ = relay.await;
+        }
         // Acks and publishes still buffered in the client go out before we drop it.
         let _ = infra.nats.flush().await;
         served
@@ -204,12 +212,15 @@ pub async fn run<H: EventHandler>(
     let outcome = tokio::select! {
         served = finished => served.map_err(Into::into),
         () = deadline => {
-            // Dropping `finished` aborts what still runs: unacked events are redelivered
-            // (the inbox absorbs them), unsent outbox rows wait for the next relay.
             tracing::error!(service = infra.service, grace_ms = grace.as_millis(), "shutdown deadline passed; stopping what still runs");
             Err(anyhow::anyhow!("shutdown took longer than {grace:?}"))
         }
     };
+    // Past the deadline, what still runs is stopped where it is: unacked events are
+    // redelivered (the inbox absorbs them), unsent outbox rows wait for the next relay.
+    for task in consumer.iter().chain(relay.iter()) {
+        task.abort();
+    }
     infra.db.close().await.ok();
     tracing::info!(service = infra.service, "stopped");
     outcome
