@@ -112,23 +112,7 @@ impl Pipes {
     /// Every event in the stream, in the stream's order (read with an ordered consumer of
     /// the test's own, so the services' consumers are not touched).
     pub async fn stream_events(&self) -> anyhow::Result<Vec<clearline_contracts::CaseEvent>> {
-        use futures::StreamExt;
-        let stream = self.js.get_stream(subjects::STREAM).await?;
-        let total = stream.get_info().await?.state.messages;
-        let consumer = stream
-            .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
-            .await?;
-        let mut messages = consumer.messages().await?;
-        let mut events = Vec::new();
-        while (events.len() as u64) < total {
-            let message = tokio::time::timeout(SETTLE, messages.next())
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("the stream ended early"))??;
-            events.push(clearline_contracts::CaseEvent::decode_checked(
-                &message.payload,
-            )?);
-        }
-        Ok(events)
+        stream_events(&self.js).await
     }
 
     /// Messages held in the stream.
@@ -282,4 +266,27 @@ async fn count<const N: usize>(
         .await?
         .ok_or_else(|| anyhow::anyhow!("no row from {sql}"))?;
     Ok(row.try_get("", "n")?)
+}
+
+/// Every event in the stream, in stream order.
+pub async fn stream_events(
+    js: &jetstream::Context,
+) -> anyhow::Result<Vec<clearline_contracts::CaseEvent>> {
+    use futures::StreamExt;
+    let stream = js.get_stream(subjects::STREAM).await?;
+    let total = stream.get_info().await?.state.messages;
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
+        .await?;
+    let mut messages = consumer.messages().await?;
+    let mut events = Vec::new();
+    while (events.len() as u64) < total {
+        let message = tokio::time::timeout(SETTLE, messages.next())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the stream ended early"))??;
+        events.push(clearline_contracts::CaseEvent::decode_checked(
+            &message.payload,
+        )?);
+    }
+    Ok(events)
 }

@@ -99,7 +99,10 @@ async fn sigterm_finishes_the_request_in_flight_and_leaves_nothing_unsent() -> a
     let grace = Duration::from_secs(8);
     let mut system = System::spawn_with_env(
         Backend::Sqlite,
-        &[("CLEARLINE_SHUTDOWN_GRACE_MS", &grace.as_millis().to_string())],
+        &[(
+            "CLEARLINE_SHUTDOWN_GRACE_MS",
+            &grace.as_millis().to_string(),
+        )],
     )
     .await?;
     let open = OpenRequest::start(&system, 1).await?;
@@ -121,10 +124,7 @@ async fn sigterm_finishes_the_request_in_flight_and_leaves_nothing_unsent() -> a
     );
     let (status, took) = ended(intake, grace + Duration::from_secs(5)).await?;
     anyhow::ensure!(status.success(), "intake exited with {status}");
-    anyhow::ensure!(
-        took < grace,
-        "a clean stop took {took:?}, past the grace"
-    );
+    anyhow::ensure!(took < grace, "a clean stop took {took:?}, past the grace");
     // Its event went out before the process ended: nothing waits for the next start.
     anyhow::ensure!(
         unsent_outbox_rows(&system).await? == 0,
@@ -138,20 +138,24 @@ async fn sigterm_finishes_the_request_in_flight_and_leaves_nothing_unsent() -> a
         .to_string();
     let supervisor = system.person("supervisor1", Role::Supervisor, None);
     system
-        .eventually("the case in the backlog", Duration::from_secs(20), || async {
-            (supervisor.tracked_case(&id).await.status == 200).then_some(())
-        })
+        .eventually(
+            "the case in the backlog",
+            Duration::from_secs(20),
+            || async { (supervisor.tracked_case(&id).await.status == 200).then_some(()) },
+        )
         .await?;
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stop_that_cannot_finish_ends_at_the_deadline_and_writes_nothing() -> anyhow::Result<()>
-{
+async fn a_stop_that_cannot_finish_ends_at_the_deadline_and_writes_nothing() -> anyhow::Result<()> {
     let grace = Duration::from_millis(1500);
     let mut system = System::spawn_with_env(
         Backend::Sqlite,
-        &[("CLEARLINE_SHUTDOWN_GRACE_MS", &grace.as_millis().to_string())],
+        &[(
+            "CLEARLINE_SHUTDOWN_GRACE_MS",
+            &grace.as_millis().to_string(),
+        )],
     )
     .await?;
     // A client that never finishes its request: the HTTP drain alone would wait 10 s.

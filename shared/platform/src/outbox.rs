@@ -3,8 +3,8 @@
 //! the broker's PubAck.
 //!
 //! Order per case survives several relay replicas: on PostgreSQL a relay locks what it takes
-//! (`FOR UPDATE SKIP LOCKED`) and publishes a case's events only when it holds the case's
-//! earliest unsent one, in id order; a case's events get increasing ids because every
+//! (`FOR UPDATE SKIP LOCKED`) and publishes a case's events in id order, only as far as it
+//! holds every unsent one of the case before them; a case's events get increasing ids because every
 //! command on a case holds its row lock. SQLite runs one relay per database. The table is
 //! never read by "id greater than the last one seen": ids commit out of order across cases.
 
@@ -15,6 +15,7 @@ use clearline_contracts::{subjects, v1, Actor, CaseEvent, EventDraft, Payload};
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, TransactionTrait, Value,
 };
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -192,8 +193,7 @@ impl Relay {
             });
         }
         if backend == DatabaseBackend::Postgres {
-            let blocked = cases_held_elsewhere(&txn, &pending).await?;
-            pending.retain(|p| !blocked.contains(&p.case_id));
+            keep_case_order(&txn, &mut pending).await?;
         }
         tracing::Span::current().record("claimed", pending.len());
         if pending.is_empty() {
@@ -207,7 +207,7 @@ impl Relay {
         // load) sends none of its later events in this pass: they would reach the stream
         // before it.
         let mut acks = Vec::with_capacity(pending.len());
-        let mut stalled = std::collections::HashSet::new();
+        let mut stalled = HashSet::new();
         for p in &pending {
             if stalled.contains(&p.case_id) {
                 acks.push(Err(anyhow::anyhow!(
@@ -274,36 +274,50 @@ impl Relay {
     }
 }
 
-/// The cases whose earliest unsent event is held by another relay: publishing this relay's
-/// later events of those cases now would overtake it. Their rows stay unsent until the next
-/// pass. (The ids and case ids come from the table itself, so they are inlined safely.)
-async fn cases_held_elsewhere<C: ConnectionTrait>(
+/// Keeps, of what this relay claimed, only what it may publish now without overtaking
+/// another relay: for each case, its claimed rows up to the case's first unsent row that
+/// another relay holds. That row can sit before this relay's rows of the case or between
+/// them (seen with two relays: a case's `closed` published ahead of its `fulfilled`, which
+/// the other relay held). What is left out stays unsent for a later pass. (The case ids
+/// come from the table itself, so they are inlined safely.)
+async fn keep_case_order<C: ConnectionTrait>(
     txn: &C,
-    pending: &[Pending],
-) -> Result<std::collections::HashSet<uuid::Uuid>, DbErr> {
-    let mut first: std::collections::BTreeMap<uuid::Uuid, i64> = Default::default();
-    for p in pending {
-        first.entry(p.case_id).or_insert(p.id);
+    pending: &mut Vec<Pending>,
+) -> Result<(), DbErr> {
+    let cases: BTreeSet<uuid::Uuid> = pending.iter().map(|p| p.case_id).collect();
+    if cases.is_empty() {
+        return Ok(());
     }
-    if first.is_empty() {
-        return Ok(Default::default());
-    }
-    let values = first
+    let list = cases
         .iter()
-        .map(|(case, id)| format!("('{case}'::uuid, {id})"))
+        .map(|case| format!("'{case}'"))
         .collect::<Vec<_>>()
         .join(",");
     let sql = format!(
-        "SELECT DISTINCT o.case_id FROM outbox o
-         JOIN (VALUES {values}) AS mine(case_id, first_id) ON o.case_id = mine.case_id
-         WHERE o.sent_at IS NULL AND o.id < mine.first_id"
+        "SELECT case_id, id FROM outbox WHERE sent_at IS NULL AND case_id IN ({list})
+         ORDER BY case_id, id"
     );
-    let rows = txn
+    let unsent = txn
         .query_all(Statement::from_string(txn.get_database_backend(), sql))
         .await?;
-    rows.iter()
-        .map(|r| r.try_get::<uuid::Uuid>("", "case_id"))
-        .collect()
+    let mine: HashSet<i64> = pending.iter().map(|p| p.id).collect();
+    // Cases whose unsent rows, walked in id order, have all been this relay's so far.
+    let mut still_mine = cases;
+    let mut publishable = HashSet::new();
+    for row in unsent {
+        let case: uuid::Uuid = row.try_get("", "case_id")?;
+        let id: i64 = row.try_get("", "id")?;
+        if !still_mine.contains(&case) {
+            continue;
+        }
+        if mine.contains(&id) {
+            publishable.insert(id);
+        } else {
+            still_mine.remove(&case);
+        }
+    }
+    pending.retain(|p| publishable.contains(&p.id));
+    Ok(())
 }
 
 /// The outbox's health for `/metrics`: unsent rows and the age of the oldest, in seconds.
