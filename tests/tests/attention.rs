@@ -120,10 +120,15 @@ async fn a_poison_event_is_dead_lettered_flagged_and_replayed_once(
     // Operators see why; the flag on the case says only what failed.
     assert!(!flagged.to_string().contains("task storage refused"));
 
-    // The fix, then two replays: the event applies once.
+    // Replayed before the fix, it fails again and stays a dead letter.
+    let early = dead_letters_cli(&system, &["replay", &event_id])?;
+    assert!(early.contains("\"failed\""), "{early}");
+    // The fix, then two replays: the event applies once, from fulfilment's own copy.
     accept_tasks(pipes.db("fulfilment")?, backend).await?;
-    dead_letters_cli(&system, &["replay", &event_id])?;
-    dead_letters_cli(&system, &["replay", &event_id])?;
+    let first = dead_letters_cli(&system, &["replay", &event_id])?;
+    assert!(first.contains("\"applied\""), "{first}");
+    let again = dead_letters_cli(&system, &["replay", &event_id])?;
+    assert!(again.contains("\"already_resolved\""), "{again}");
     hp.fulfilment_shows(&id, "awaiting").await?;
     let cleared = system
         .eventually("the flag cleared", Duration::from_secs(30), || async {
@@ -132,8 +137,6 @@ async fn a_poison_event_is_dead_lettered_flagged_and_replayed_once(
         })
         .await?;
     assert_eq!(cleared["status"], "awaiting_fulfilment");
-    let after = dead_letters_cli(&system, &["replay", &event_id])?;
-    assert!(after.contains("already_resolved"), "{after}");
 
     hp.hand_over(&id).await?;
     hp.backlog_shows(&id, "closed").await?;

@@ -29,8 +29,9 @@ pub enum Action {
     },
     /// One dead letter: the error, the deliveries, what the event was.
     Show { event_id: Uuid },
-    /// Publish it again for the consumer that failed it. Safe to repeat: a consumer that
-    /// already applied the event skips it.
+    /// Have the consumer that failed it apply it again (waits up to 10 s for the outcome:
+    /// applied, failed with the new error, or still requested). Safe to repeat: an event
+    /// applied once is not applied again.
     Replay { event_id: Uuid },
 }
 
@@ -105,9 +106,13 @@ pub async fn run(args: DeadLetterArgs) -> anyhow::Result<()> {
 fn state(letter: &Value) -> &'static str {
     if !letter["resolved_at"].is_null() {
         "resolved"
-    } else if !letter["replayed_at"].is_null() {
-        "replayed, not applied yet"
+    } else if at(&letter["replayed_at"]) > at(&letter["failed_at"]) {
+        "replay requested, not applied yet"
     } else {
         "open"
     }
+}
+
+fn at(time: &Value) -> Option<chrono::DateTime<chrono::Utc>> {
+    time.as_str().and_then(|t| t.parse().ok())
 }

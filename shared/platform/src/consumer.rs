@@ -155,9 +155,19 @@ async fn consume<H: EventHandler>(
         .expires(Duration::from_secs(30))
         .messages()
         .await?;
+    let mut replays = tokio::time::interval(REPLAY_POLL);
+    replays.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let first = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
+            _ = replays.tick() => {
+                match apply_replays(spec, db, handler, outbox).await {
+                    Ok(0) => {}
+                    Ok(_) => outbox.iter().for_each(|o| o.wake()),
+                    Err(error) => tracing::warn!(consumer = %spec.name, error = %format!("{error:#}"), "replays not applied; will try again"),
+                }
+                continue;
+            }
             next = messages.next() => next,
         };
         let first = match first {
@@ -338,27 +348,9 @@ async fn apply_one<H: EventHandler>(
     );
     telemetry::adopt_parent(&span, message.headers.as_ref());
     async {
-        let savepoint = txn.begin().await?;
-        if !record_in_inbox(&savepoint, &spec.name, &event).await? {
-            savepoint.rollback().await?;
-            metrics::counter!("consumer_duplicates_total", "consumer" => spec.name.clone())
-                .increment(1);
-            tracing::debug!("duplicate event skipped");
-            return Ok(Outcome::Ack);
-        }
-        match handler.handle(&savepoint, &event, gathered).await {
-            Ok(()) => {
-                if is_replay_for(message, &spec.name) {
-                    resolve_replayed(&savepoint, spec, outbox, &event).await?;
-                }
-                savepoint.commit().await?;
-                metrics::counter!("consumer_applied_total", "consumer" => spec.name.clone())
-                    .increment(1);
-                Ok(Outcome::Ack)
-            }
-            Err(error) => {
-                savepoint.rollback().await?;
-                let error = format!("{error:#}");
+        match apply_event(spec, txn, handler, &event, gathered).await? {
+            Applied::Now | Applied::Before => Ok(Outcome::Ack),
+            Applied::Failed(error) => {
                 if deliveries >= spec.max_deliver.max(1) {
                     tracing::error!(%error, "event failed its last delivery; dead-lettered");
                     dead_letter(txn, spec, outbox, Some(&event), message, &error, deliveries)
@@ -373,6 +365,93 @@ async fn apply_one<H: EventHandler>(
     }
     .instrument(span)
     .await
+}
+
+/// What applying one event came to.
+enum Applied {
+    Now,
+    /// This consumer applied it before: skipped.
+    Before,
+    /// The handler failed; its effect is rolled back. The error, for operators.
+    Failed(String),
+}
+
+/// The inbox row and the handler's effect, in a savepoint of `txn`: both commit with it, or
+/// neither. `Err` only when the database itself failed.
+async fn apply_event<H: EventHandler>(
+    spec: &ConsumerSpec,
+    txn: &DatabaseTransaction,
+    handler: &H,
+    event: &CaseEvent,
+    gathered: &mut H::Batch,
+) -> Result<Applied, DbErr> {
+    let savepoint = txn.begin().await?;
+    if !record_in_inbox(&savepoint, &spec.name, event).await? {
+        savepoint.rollback().await?;
+        metrics::counter!("consumer_duplicates_total", "consumer" => spec.name.clone())
+            .increment(1);
+        tracing::debug!("duplicate event skipped");
+        return Ok(Applied::Before);
+    }
+    match handler.handle(&savepoint, event, gathered).await {
+        Ok(()) => {
+            savepoint.commit().await?;
+            metrics::counter!("consumer_applied_total", "consumer" => spec.name.clone())
+                .increment(1);
+            Ok(Applied::Now)
+        }
+        Err(error) => {
+            savepoint.rollback().await?;
+            Ok(Applied::Failed(format!("{error:#}")))
+        }
+    }
+}
+
+/// How often a consumer looks for replays an operator asked for (any replica may have
+/// taken the request; the table is small and the query indexed by consumer).
+const REPLAY_POLL: Duration = Duration::from_secs(1);
+
+/// Applies the replays operators asked for ([`dead_letters::request_replay`]) as if their
+/// events were delivered again, in one transaction. One that applies resolves its dead
+/// letter and clears the case's flag; one that fails again keeps its dead letter, with the
+/// new error. Returns how many were tried.
+async fn apply_replays<H: EventHandler>(
+    spec: &ConsumerSpec,
+    db: &DatabaseConnection,
+    handler: &H,
+    outbox: Option<&Outbox>,
+) -> anyhow::Result<usize> {
+    let txn = db.begin().await?;
+    let pending = dead_letters::pending_replays(&txn, &spec.name).await?;
+    let mut gathered = H::Batch::default();
+    for (event_id, payload) in &pending {
+        let event = match CaseEvent::decode_checked(payload) {
+            Ok(event) => event,
+            Err(error) => {
+                dead_letters::replay_failed(&txn, &spec.name, *event_id, &error.to_string())
+                    .await?;
+                continue;
+            }
+        };
+        let span = tracing::info_span!("replay", consumer = %spec.name, case_id = %event.case_id, event_id = %event.event_id);
+        match apply_event(spec, &txn, handler, &event, &mut gathered)
+            .instrument(span.clone())
+            .await?
+        {
+            Applied::Now | Applied::Before => {
+                resolve_replayed(&txn, spec, outbox, &event)
+                    .instrument(span)
+                    .await?;
+            }
+            Applied::Failed(error) => {
+                span.in_scope(|| tracing::warn!(%error, "replayed dead letter failed again"));
+                dead_letters::replay_failed(&txn, &spec.name, *event_id, &error).await?;
+            }
+        }
+    }
+    handler.finish(&txn, gathered).await?;
+    txn.commit().await?;
+    Ok(pending.len())
 }
 
 /// Inserts the inbox row; `false` when this consumer has already applied the event.
@@ -440,15 +519,6 @@ async fn dead_letter<C: ConnectionTrait>(
         outbox.append_notice(db, event, &spec.name, needed).await?;
     }
     Ok(())
-}
-
-/// Whether `message` is a replay of a dead letter of `consumer`.
-fn is_replay_for(message: &jetstream::Message, consumer: &str) -> bool {
-    message
-        .headers
-        .as_ref()
-        .and_then(|h| h.get(dead_letters::REPLAY_HEADER))
-        .is_some_and(|v| v.as_str() == consumer)
 }
 
 /// A replayed dead letter applied: it is over, and the case's flag with it.

@@ -2,21 +2,17 @@
 //! is dropped: each is kept with its bytes and the error, the case is flagged (the consumer
 //! emits `attention_needed`), and an operator replays it once the cause is fixed.
 //!
-//! A replay publishes the stored bytes to the stream again, marked with the consumer it is
-//! meant for ([`REPLAY_HEADER`]). Every consumer's inbox still holds the events it applied,
-//! so a replay is idempotent however often it is asked for: only a consumer that never
-//! applied the event applies it. When the named consumer does, it marks the dead letter
-//! resolved and emits `attention_cleared` in the same transaction.
+//! A replay is applied by the service's own consumer from the stored bytes, as if the event
+//! were delivered again: inbox row first, so it is idempotent however often it is asked
+//! for. Nothing is published again, so a service needs no permission to publish the events
+//! it consumes, and the stream keeps each event once. When the replay applies, the consumer
+//! marks the dead letter resolved and emits `attention_cleared` in the same transaction.
 
-use async_nats::jetstream;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement, Value};
 use sea_orm_migration::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
-
-/// Marks a message as a replay, naming the consumer that dead-lettered it.
-pub const REPLAY_HEADER: &str = "Clearline-Replay";
 
 /// One dead letter, as operators see it (the payload bytes stay in the table).
 #[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
@@ -171,53 +167,101 @@ pub async fn open_count<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
         .unwrap_or(0))
 }
 
-/// What a replay request did.
+/// What a replay request came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplayOutcome {
-    /// Published again; the consumer applies it unless it already has.
-    Published,
-    /// Already resolved: nothing was published.
+    /// The consumer applied it: the dead letter is resolved and the case's flag cleared.
+    Applied,
+    /// The consumer tried it and it failed again; the dead letter holds the new error.
+    Failed,
+    /// Asked for, not yet taken up (no consumer of the service is running): it is applied
+    /// when one runs.
+    Requested,
+    /// Resolved before this request: nothing was done.
     AlreadyResolved,
 }
 
-/// Publishes the dead letter again for its consumer and records who asked.
-pub async fn replay<C: ConnectionTrait>(
+/// Asks the service's consumer (any replica's) to apply the dead letter again, and records
+/// who asked. A replay is pending while it was asked for after the letter's last failure.
+pub async fn request_replay<C: ConnectionTrait>(
     db: &C,
-    js: &jetstream::Context,
     letter: &DeadLetter,
-    payload: Vec<u8>,
     by: &str,
-) -> anyhow::Result<ReplayOutcome> {
+) -> Result<ReplayOutcome, DbErr> {
     if letter.resolved_at.is_some() {
         return Ok(ReplayOutcome::AlreadyResolved);
     }
-    let attempt = letter.replays + 1;
-    let mut headers = async_nats::HeaderMap::new();
-    // A fresh message id per attempt, so the stream's duplicate window does not swallow a
-    // second replay; the inbox keeps the effect single.
-    headers.insert(
-        "Nats-Msg-Id",
-        format!("replay-{}-{}-{attempt}", letter.consumer, letter.event_id).as_str(),
-    );
-    headers.insert(REPLAY_HEADER, letter.consumer.as_str());
-    js.publish_with_headers(letter.subject.clone(), headers, payload.into())
-        .await?
-        .await?;
     db.execute(Statement::from_sql_and_values(
         db.get_database_backend(),
-        "UPDATE dead_letters SET replayed_at = $1, replayed_by = $2, replays = $3
-         WHERE consumer = $4 AND event_id = $5",
+        "UPDATE dead_letters SET replayed_at = $1, replayed_by = $2, replays = replays + 1
+         WHERE consumer = $3 AND event_id = $4 AND resolved_at IS NULL",
         [
             Value::from(Utc::now()),
             Value::from(by.to_string()),
-            Value::from(attempt),
             Value::from(letter.consumer.clone()),
             Value::from(letter.event_id),
         ],
     ))
     .await?;
-    Ok(ReplayOutcome::Published)
+    Ok(ReplayOutcome::Requested)
+}
+
+/// Where a requested replay stands, read back from the letter.
+pub fn replay_state(letter: &DeadLetter) -> ReplayOutcome {
+    match (letter.resolved_at, letter.replayed_at) {
+        (Some(_), _) => ReplayOutcome::Applied,
+        (None, Some(asked)) if asked > letter.failed_at => ReplayOutcome::Requested,
+        _ => ReplayOutcome::Failed,
+    }
+}
+
+/// The consumer's pending replays with their bytes, oldest failure first. On PostgreSQL
+/// they are locked for the caller's transaction, so two replicas never apply one together.
+pub async fn pending_replays<C: ConnectionTrait>(
+    db: &C,
+    consumer: &str,
+) -> Result<Vec<(Uuid, Vec<u8>)>, DbErr> {
+    let backend = db.get_database_backend();
+    let lock = match backend {
+        sea_orm::DatabaseBackend::Postgres => "FOR UPDATE SKIP LOCKED",
+        _ => "",
+    };
+    let rows = db
+        .query_all(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT event_id, payload FROM dead_letters
+                 WHERE consumer = $1 AND resolved_at IS NULL AND replayed_at > failed_at
+                 ORDER BY failed_at LIMIT 16 {lock}"
+            ),
+            [Value::from(consumer.to_string())],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("", "event_id")?, row.try_get("", "payload")?)))
+        .collect()
+}
+
+/// A replay that failed again: the new error, as its latest failure (no longer pending).
+pub async fn replay_failed<C: ConnectionTrait>(
+    db: &C,
+    consumer: &str,
+    event_id: Uuid,
+    error: &str,
+) -> Result<(), DbErr> {
+    db.execute(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE dead_letters SET error = $1, failed_at = $2 WHERE consumer = $3 AND event_id = $4",
+        [
+            Value::from(error.to_string()),
+            Value::from(Utc::now()),
+            Value::from(consumer.to_string()),
+            Value::from(event_id),
+        ],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Adds what replays need to the dead-letter table of the first platform migration.

@@ -284,7 +284,6 @@ impl Bound {
             router = router.merge(http::dead_letters::router(
                 http::dead_letters::DeadLetterApi {
                     db: infra.db.clone(),
-                    js: infra.js.clone(),
                     keys: infra.keys.clone(),
                 },
             ));

@@ -3,7 +3,6 @@
 
 use super::{ApiError, ApiPath, AuthUser, JwtKeys, Role};
 use crate::dead_letters::{self, DeadLetter, ReplayOutcome};
-use async_nats::jetstream;
 use axum::extract::{FromRef, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,12 +10,12 @@ use clearline_contracts::CaseEvent;
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 #[derive(Clone)]
 pub struct DeadLetterApi {
     pub db: DatabaseConnection,
-    pub js: jetstream::Context,
     pub keys: Arc<JwtKeys>,
 }
 
@@ -60,7 +59,12 @@ pub struct DeadLetterDetail {
 pub struct ReplayReport {
     pub event_id: Uuid,
     pub outcome: ReplayOutcome,
+    /// The dead letter as it stands after the replay (its error, when it failed again).
+    pub letter: DeadLetter,
 }
+
+/// How long a replay request waits for the consumer to take it up (it looks every second).
+const REPLAY_WAIT: Duration = Duration::from_secs(10);
 
 fn readers(user: &AuthUser) -> Result<(), ApiError> {
     user.require_any(&[Role::Supervisor, Role::Admin])
@@ -110,10 +114,20 @@ async fn replay(
     ApiPath(event_id): ApiPath<Uuid>,
 ) -> Result<Json<ReplayReport>, ApiError> {
     user.require_any(&[Role::Admin])?;
-    let (letter, payload) = find(&api, event_id).await?;
-    let outcome = dead_letters::replay(&api.db, &api.js, &letter, payload, &user.id)
+    let (mut letter, _) = find(&api, event_id).await?;
+    let mut outcome = dead_letters::request_replay(&api.db, &letter, &user.id)
         .await
         .map_err(ApiError::internal)?;
+    let asked = Instant::now();
+    while outcome == ReplayOutcome::Requested && asked.elapsed() < REPLAY_WAIT {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        letter = find(&api, event_id).await?.0;
+        outcome = dead_letters::replay_state(&letter);
+    }
     tracing::info!(event_id = %event_id, consumer = %letter.consumer, ?outcome, "dead letter replay");
-    Ok(Json(ReplayReport { event_id, outcome }))
+    Ok(Json(ReplayReport {
+        event_id,
+        outcome,
+        letter,
+    }))
 }
