@@ -12,6 +12,26 @@ use sea_orm_migration::MigratorTrait;
 use tempfile::TempDir;
 use uuid::Uuid;
 
+/// What the watch put in the backlog's outbox since `seen`, decoded.
+pub async fn announced(db: &TestDb, seen: &mut usize) -> Vec<CaseEvent> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let rows = db
+        .db
+        .query_all(Statement::from_string(
+            db.db.get_database_backend(),
+            "SELECT payload FROM outbox ORDER BY id",
+        ))
+        .await
+        .unwrap();
+    let events: Vec<CaseEvent> = rows
+        .iter()
+        .skip(*seen)
+        .map(|r| CaseEvent::decode_checked(&r.try_get::<Vec<u8>>("", "payload").unwrap()).unwrap())
+        .collect();
+    *seen += events.len();
+    events
+}
+
 /// Which database a test runs on. Both are what the product supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
