@@ -8,10 +8,14 @@
 pub mod admin;
 pub mod approver;
 pub mod cases;
+pub mod clearance;
 pub mod clerk;
+pub mod clocks;
 pub mod dashboard;
+pub mod dead_letters;
 pub mod errors;
 pub mod fulfilment;
+pub mod panels;
 pub mod public;
 
 use crate::i18n::{Lang, Texts};
@@ -45,6 +49,25 @@ pub fn router(state: AppState) -> Router {
         .route("/fulfilment", get(fulfilment::tasks))
         .route("/fulfilment/cases/{id}/{action}", post(fulfilment::act))
         .route("/dashboard", get(dashboard::page))
+        .route("/dead-letters", get(dead_letters::list))
+        .route(
+            "/dead-letters/{service}/{event_id}",
+            get(dead_letters::show),
+        )
+        .route(
+            "/dead-letters/{service}/{event_id}/replay",
+            post(dead_letters::replay),
+        )
+        .route("/clearance", get(clearance::page))
+        .route(
+            "/clearance/{unit}/{day}/cases/{case_id}/reason",
+            post(clearance::set_reason),
+        )
+        .route(
+            "/clearance/{unit}/{day}/sign-off",
+            post(clearance::sign_off),
+        )
+        .route("/clearance/{unit}/{day}/report.csv", get(clearance::csv))
         .route("/cases", get(cases::search))
         .route("/cases/{id}", get(cases::case_page))
         .route("/admin", get(admin::page))
@@ -104,6 +127,8 @@ pub enum Nav {
     Approver,
     Fulfilment,
     Dashboard,
+    Clearance,
+    DeadLetters,
     Search,
     Admin,
     None,
@@ -114,6 +139,10 @@ pub const CLERK: &[Role] = &[Role::Clerk];
 pub const APPROVER: &[Role] = &[Role::Approver];
 pub const FULFILMENT: &[Role] = &[Role::Fulfilment];
 pub const DASHBOARD: &[Role] = &[Role::Supervisor, Role::Admin];
+/// The daily clearance report: supervisors sign units' days off (admins may too).
+pub const CLEARANCE: &[Role] = &[Role::Supervisor, Role::Admin];
+/// Dead letters: supervisors and admins read, only admins replay ([`ADMIN`]).
+pub const DEAD_LETTERS: &[Role] = &[Role::Supervisor, Role::Admin];
 pub const SEARCH: &[Role] = &Role::ALL;
 pub const ADMIN: &[Role] = &[Role::Admin];
 
@@ -177,6 +206,20 @@ impl Chrome {
                     t.nav_dashboard,
                     "dashboard",
                     DASHBOARD,
+                ),
+                (
+                    Nav::Clearance,
+                    "/clearance",
+                    t.nav_clearance,
+                    "clearance",
+                    CLEARANCE,
+                ),
+                (
+                    Nav::DeadLetters,
+                    "/dead-letters",
+                    t.nav_dead_letters,
+                    "dead-letters",
+                    DEAD_LETTERS,
                 ),
                 (Nav::Search, "/cases", t.nav_search, "search", SEARCH),
                 (Nav::Admin, "/admin", t.nav_admin, "admin", ADMIN),
