@@ -7,19 +7,15 @@
 #[macro_use]
 mod support;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use clearline_backlog::projection::Policy;
 use clearline_backlog::routes::dto::CasePage;
 use clearline_backlog::routes::sla::{CaseLookup, SlaView};
-use clearline_backlog::{routes, watch, AppState};
-use clearline_platform::config::DEV_JWT_SECRET;
-use clearline_platform::http::{JwtKeys, Role};
+use clearline_backlog::watch;
+use clearline_platform::http::Role;
 use clearline_platform::outbox::Outbox;
-use std::sync::Arc;
 use support::*;
-use tower::ServiceExt;
 
 on_both_backends!(
     warnings_and_breaches_are_counted_per_unit_for_open_cases_only,
@@ -29,7 +25,6 @@ on_both_backends!(
 
 struct Fixture {
     db: TestDb,
-    keys: Arc<JwtKeys>,
     warned: Story,
     breached: Story,
     calm: Story,
@@ -67,7 +62,6 @@ async fn spawn(backend: Backend) -> Fixture {
     db.apply_all(&closed_late.events).await;
     Fixture {
         db,
-        keys: Arc::new(JwtKeys::from_secret(DEV_JWT_SECRET)),
         warned,
         breached,
         calm,
@@ -82,27 +76,7 @@ impl Fixture {
         role: Role,
         unit: Option<&str>,
     ) -> (StatusCode, serde_json::Value) {
-        let router = routes::router(AppState {
-            db: self.db.db.clone(),
-            keys: self.keys.clone(),
-            policy: Default::default(),
-        });
-        let token = self
-            .keys
-            .issue("user-1", "User One", &[role], unit, Duration::hours(1));
-        let request = Request::get(path)
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::empty())
-            .unwrap();
-        let response = router.oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-        )
+        get_as(&self.db, path, role, unit).await
     }
 
     async fn get_ok<T: serde::de::DeserializeOwned>(
@@ -111,9 +85,7 @@ impl Fixture {
         role: Role,
         unit: Option<&str>,
     ) -> T {
-        let (status, body) = self.get(path, role, unit).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {body}");
-        serde_json::from_value(body).unwrap()
+        get_ok_as(&self.db, path, role, unit).await
     }
 }
 

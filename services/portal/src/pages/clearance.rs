@@ -6,12 +6,11 @@
 use super::cases::service_name;
 use super::clerk::encode;
 use super::panels::percent;
-use super::{render, see_other, Choice, Chrome, Nav, PageError, CLEARANCE};
+use super::{after_post, posted_form, render, Choice, Chrome, Nav, PageError, CLEARANCE};
 use crate::api::dto::{ClearanceReport, RatesView};
 use crate::api::{ApiFailure, Service};
-use crate::form::FormData;
 use crate::i18n::{self, Lang, CARRY_REASONS};
-use crate::session::{Viewer, CSRF_FIELD};
+use crate::session::Viewer;
 use crate::AppState;
 use askama::Template;
 use axum::body::Bytes;
@@ -285,29 +284,6 @@ fn back(unit: &str, day: &str, outcome: &str) -> String {
     format!("{}&{outcome}", page_path(unit, day))
 }
 
-/// The backlog's answer to a form, as a redirect back to the page.
-fn answer(
-    lang: Lang,
-    unit: &str,
-    day: &str,
-    done: &str,
-    result: Result<serde_json::Value, ApiFailure>,
-) -> Result<Response, PageError> {
-    match result {
-        Ok(_) => Ok(see_other(&back(unit, day, done))),
-        Err(ApiFailure::Refused { status, code, .. })
-            if (400..500).contains(&status) && status != 404 =>
-        {
-            Ok(see_other(&back(
-                unit,
-                day,
-                &format!("refused={}", encode(&code)),
-            )))
-        }
-        Err(failure) => Err(PageError::from_api(lang, failure)),
-    }
-}
-
 fn valid_day(lang: Lang, day: &str) -> Result<(), PageError> {
     NaiveDate::parse_from_str(day, "%Y-%m-%d")
         .map(|_| ())
@@ -321,9 +297,7 @@ pub async fn set_reason(
     Path((unit, day, case_id)): Path<(String, String, Uuid)>,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = FormData::parse(&body);
-    viewer.check_csrf(&form.get(CSRF_FIELD))?;
-    viewer.require(CLEARANCE)?;
+    let form = posted_form(&viewer, &body, CLEARANCE)?;
     let lang = viewer.lang;
     valid_day(lang, &day)?;
     let token = viewer.bearer(&app.keys)?;
@@ -334,7 +308,9 @@ pub async fn set_reason(
         encode(&unit)
     );
     let result = app.api.put(&token, Service::Backlog, &path, &request).await;
-    answer(lang, &unit, &day, "saved=1", result)
+    after_post(lang, result, &back(&unit, &day, "saved=1"), |code| {
+        back(&unit, &day, &format!("refused={}", encode(code)))
+    })
 }
 
 /// `POST /clearance/{unit}/{day}/sign-off`.
@@ -344,9 +320,7 @@ pub async fn sign_off(
     Path((unit, day)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = FormData::parse(&body);
-    viewer.check_csrf(&form.get(CSRF_FIELD))?;
-    viewer.require(CLEARANCE)?;
+    posted_form(&viewer, &body, CLEARANCE)?;
     let lang = viewer.lang;
     valid_day(lang, &day)?;
     let token = viewer.bearer(&app.keys)?;
@@ -355,7 +329,9 @@ pub async fn sign_off(
         .api
         .post(&token, Service::Backlog, &path, &json!({}), None)
         .await;
-    answer(lang, &unit, &day, "signed=1", result)
+    after_post(lang, result, &back(&unit, &day, "signed=1"), |code| {
+        back(&unit, &day, &format!("refused={}", encode(code)))
+    })
 }
 
 /// `GET /clearance/{unit}/{day}/report.csv`: the backlog's export, passed through.

@@ -133,3 +133,18 @@ async fn lookup(app: &AppState, token: &str, ids: &[Uuid]) -> HashMap<Uuid, Case
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_two_levels_become_badges_in_either_language() {
+        let warning = sla_badge(Lang::Zh, Some("warning")).map(|b| (b.level, b.label));
+        assert_eq!(warning, Some(("warning", "临近超时")));
+        let breached = sla_badge(Lang::En, Some("breached")).map(|b| (b.level, b.label));
+        assert_eq!(breached, Some(("breached", "Past due")));
+        assert!(sla_badge(Lang::Zh, Some("something")).is_none());
+        assert!(sla_badge(Lang::Zh, None).is_none());
+    }
+}

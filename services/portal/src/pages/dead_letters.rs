@@ -4,12 +4,11 @@
 //! not reach rather than showing a shorter list as if it were complete.
 
 use super::clerk::encode;
-use super::{render, see_other, Chrome, Nav, PageError, ADMIN, DEAD_LETTERS};
+use super::{after_post, posted_form, render, Chrome, Nav, PageError, ADMIN, DEAD_LETTERS};
 use crate::api::dto::{DeadLetter, DeadLetterList};
 use crate::api::{ApiFailure, Service};
-use crate::form::FormData;
 use crate::i18n::{self, Lang};
-use crate::session::{Viewer, CSRF_FIELD};
+use crate::session::Viewer;
 use crate::AppState;
 use askama::Template;
 use axum::body::Bytes;
@@ -120,7 +119,7 @@ pub async fn list(
             }
         }
     }
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|(failed_at, _)| std::cmp::Reverse(*failed_at));
     let page = ListPage {
         c: Chrome::new(&viewer, lang.t().dead_letters_title, Nav::DeadLetters),
         rows: rows.into_iter().map(|(_, row)| row).collect(),
@@ -207,25 +206,24 @@ pub async fn replay(
     Path((service, event_id)): Path<(String, Uuid)>,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = FormData::parse(&body);
-    viewer.check_csrf(&form.get(CSRF_FIELD))?;
-    viewer.require(ADMIN)?;
+    posted_form(&viewer, &body, ADMIN)?;
     let lang = viewer.lang;
     let name = service;
     let service = service_of(lang, &name)?;
     let token = viewer.bearer(&app.keys)?;
     let back = format!("/dead-letters/{name}/{event_id}");
     let path = format!("/api/v1/dead-letters/{event_id}/replay");
-    match app.api.post(&token, service, &path, &json!({}), None).await {
-        Ok(report) => {
-            let outcome = report["outcome"].as_str().unwrap_or_default();
-            Ok(see_other(&format!("{back}?replayed={}", encode(outcome))))
-        }
-        Err(ApiFailure::Refused { status, code, .. })
-            if (400..500).contains(&status) && status != 404 =>
-        {
-            Ok(see_other(&format!("{back}?refused={}", encode(&code))))
-        }
-        Err(failure) => Err(PageError::from_api(lang, failure)),
-    }
+    let result = app.api.post(&token, service, &path, &json!({}), None).await;
+    let outcome = result
+        .as_ref()
+        .ok()
+        .and_then(|report| report["outcome"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    after_post(
+        lang,
+        result,
+        &format!("{back}?replayed={}", encode(&outcome)),
+        |code| format!("{back}?refused={}", encode(code)),
+    )
 }

@@ -18,10 +18,13 @@ pub mod fulfilment;
 pub mod panels;
 pub mod public;
 
+use crate::api::ApiFailure;
+use crate::form::FormData;
 use crate::i18n::{Lang, Texts};
 use crate::session::{self, Viewer};
 use crate::{assets, live, AppState};
 use askama::Template;
+use axum::body::Bytes;
 use axum::extract::{Path, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
@@ -308,4 +311,33 @@ pub fn render(lang: Lang, template: &impl Template) -> Result<Response, PageErro
 /// The POST-redirect-GET answer: a reload never resubmits the form.
 pub fn see_other(path: &str) -> Response {
     Redirect::to(path).into_response()
+}
+
+/// A posted form, read once its CSRF token is checked (before anything else) and the
+/// viewer holds one of `roles`.
+pub fn posted_form(viewer: &Viewer, body: &Bytes, roles: &[Role]) -> Result<FormData, PageError> {
+    let form = FormData::parse(body);
+    viewer.check_csrf(&form.get(session::CSRF_FIELD))?;
+    viewer.require(roles)?;
+    Ok(form)
+}
+
+/// A service's answer to a form, as the redirect back: to `done` when it was done, to
+/// `refused(code)` when the service refused it (a 4xx but 404, which is a page of its own),
+/// an error page when it could not answer.
+pub fn after_post(
+    lang: Lang,
+    result: Result<serde_json::Value, ApiFailure>,
+    done: &str,
+    refused: impl FnOnce(&str) -> String,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(_) => Ok(see_other(done)),
+        Err(ApiFailure::Refused { status, code, .. })
+            if (400..500).contains(&status) && status != 404 =>
+        {
+            Ok(see_other(&refused(&code)))
+        }
+        Err(failure) => Err(PageError::from_api(lang, failure)),
+    }
 }

@@ -84,9 +84,12 @@ pub fn percent(lang: Lang, rate: Option<f64>) -> String {
     )
 }
 
+/// A scope's rates: when they were fetched (for the cache) and stamped (for the panel).
+type CachedRates = (Instant, DateTime<Utc>, RatesView);
+
 #[derive(Clone, Default)]
 pub struct RatesCache {
-    entries: Arc<Mutex<HashMap<String, (Instant, DateTime<Utc>, RatesView)>>>,
+    entries: Arc<Mutex<HashMap<String, CachedRates>>>,
 }
 
 impl RatesCache {
@@ -158,4 +161,16 @@ pub async fn rates(app: &AppState, lang: Lang, scope: &str, token: &str) -> Opti
         chart: charts::line(t.clearance_30d, &points),
         as_of: app.zone.clock(at),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_show_as_percentages_and_no_work_as_none() {
+        assert_eq!(percent(Lang::En, Some(0.875)), "87.5%");
+        assert_eq!(percent(Lang::Zh, Some(1.0)), "100.0%");
+        assert_eq!(percent(Lang::Zh, None), "无");
+    }
 }
