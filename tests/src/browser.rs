@@ -173,6 +173,20 @@ impl Browser {
         Ok(value.as_str().unwrap_or_default().to_string())
     }
 
+    /// The page's text without what it shows verbatim as a machine wrote it (elements
+    /// marked `data-verbatim`: error messages, event subjects), which is data, not
+    /// interface, and may be in any language.
+    pub async fn interface_text(&self) -> anyhow::Result<String> {
+        let script = "const marked = [...document.querySelectorAll('[data-verbatim]')];
+            const shown = marked.map(e => e.style.display);
+            marked.forEach(e => { e.style.display = 'none'; });
+            const text = document.body.innerText;
+            marked.forEach((e, i) => { e.style.display = shown[i]; });
+            return text;";
+        let value = self.client.execute(script, vec![]).await?;
+        Ok(value.as_str().unwrap_or_default().to_string())
+    }
+
     pub async fn path(&self) -> anyhow::Result<String> {
         Ok(self.client.current_url().await?.path().to_string())
     }

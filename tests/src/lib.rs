@@ -13,12 +13,14 @@
 //!   outboxes, inboxes, row counts.
 //! - [`backends`]: `on_both_backends!`, a scenario once on SQLite and once on PostgreSQL.
 //! - [`forensics`]: the services' logs kept when a scenario fails.
+//! - [`faults`]: faults injected underneath a running system (a database refusing writes).
 //! - [`web`]: the web portal beside a system, and a cookie-keeping HTTP client for it.
 //! - [`browser`]: headless Chromium over WebDriver, one browser per person.
 
 pub mod backends;
 pub mod browser;
 pub mod cluster;
+pub mod faults;
 pub mod forensics;
 pub mod infra;
 pub mod people;

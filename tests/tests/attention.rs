@@ -4,6 +4,7 @@
 
 use async_nats::jetstream::consumer::PullConsumer;
 use clearline_contracts::{subjects, CaseEvent, EventKind};
+use clearline_tests::faults::{accept_tasks, refuse_tasks};
 use clearline_tests::forensics::Evidence;
 use clearline_tests::on_both_backends;
 use clearline_tests::pipes::Pipes;
@@ -11,7 +12,6 @@ use clearline_tests::station::{expect_status, Station};
 use clearline_tests::system::clearline_binary;
 use clearline_tests::{Backend, System};
 use futures::StreamExt;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -19,35 +19,6 @@ on_both_backends!(
     a_poison_event_is_dead_lettered_flagged_and_replayed_once,
     a_lost_hand_over_is_flagged,
 );
-
-/// The fault: fulfilment's database refuses every new task, as a broken deployment would.
-async fn refuse_tasks(db: &DatabaseConnection, backend: Backend) -> anyhow::Result<()> {
-    let statements: &[&str] = match backend {
-        Backend::Postgres => &[
-            "CREATE FUNCTION refuse_task() RETURNS trigger AS $$
-             BEGIN RAISE EXCEPTION 'task storage refused'; END $$ LANGUAGE plpgsql",
-            "CREATE TRIGGER refuse_task BEFORE INSERT ON fulfilment_tasks
-             FOR EACH ROW EXECUTE FUNCTION refuse_task()",
-        ],
-        Backend::Sqlite => &[
-            "CREATE TRIGGER refuse_task BEFORE INSERT ON fulfilment_tasks
-             BEGIN SELECT RAISE(ABORT, 'task storage refused'); END",
-        ],
-    };
-    for sql in statements {
-        db.execute_unprepared(sql).await?;
-    }
-    Ok(())
-}
-
-async fn accept_tasks(db: &DatabaseConnection, backend: Backend) -> anyhow::Result<()> {
-    let sql = match backend {
-        Backend::Postgres => "DROP TRIGGER refuse_task ON fulfilment_tasks",
-        Backend::Sqlite => "DROP TRIGGER refuse_task",
-    };
-    db.execute_unprepared(sql).await?;
-    Ok(())
-}
 
 /// `clearline dead-letters …` against this system, as an operator would run it.
 fn dead_letters_cli(system: &System, args: &[&str]) -> anyhow::Result<String> {

@@ -13,7 +13,7 @@ use clearline_backlog::store::{case, BacklogCases};
 use clearline_backlog::watch::{self, Raised};
 use clearline_contracts::{v1, Actor, CaseEvent, EventDraft, EventKind, Payload};
 use clearline_platform::outbox::Outbox;
-use sea_orm::{ConnectionTrait, EntityTrait, Statement};
+use sea_orm::EntityTrait;
 use support::*;
 
 on_both_backends!(
@@ -21,25 +21,6 @@ on_both_backends!(
     the_clock_stops_while_the_resident_is_awaited,
     a_hand_over_that_never_comes_is_flagged_once,
 );
-
-/// What the watch put in the backlog's outbox since `seen`, decoded.
-async fn announced(db: &TestDb, seen: &mut usize) -> Vec<CaseEvent> {
-    let rows = db
-        .db
-        .query_all(Statement::from_string(
-            db.db.get_database_backend(),
-            "SELECT payload FROM outbox ORDER BY id",
-        ))
-        .await
-        .unwrap();
-    let events: Vec<CaseEvent> = rows
-        .iter()
-        .skip(*seen)
-        .map(|r| CaseEvent::decode_checked(&r.try_get::<Vec<u8>>("", "payload").unwrap()).unwrap())
-        .collect();
-    *seen += events.len();
-    events
-}
 
 async fn tick(db: &TestDb, policy: &Policy, now: DateTime<Utc>) -> Raised {
     watch::tick(&db.db, &Outbox::new(), policy, now)

@@ -31,6 +31,10 @@ impl Service {
         Service::Backlog,
     ];
 
+    pub fn parse(name: &str) -> Option<Service> {
+        Service::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Service::Intake => "intake",
@@ -130,6 +134,52 @@ impl Services {
         read(request).await
     }
 
+    /// PUTs JSON (a reason that replaces an earlier one).
+    pub async fn put<B: Serialize>(
+        &self,
+        token: &str,
+        service: Service,
+        path: &str,
+        body: &B,
+    ) -> Result<Value, ApiFailure> {
+        let request = self
+            .http
+            .put(format!("{}{path}", self.url(service)))
+            .bearer_auth(token)
+            .json(body);
+        read(request).await
+    }
+
+    /// A document that is not JSON (a CSV export): its bytes and content type.
+    pub async fn get_document(
+        &self,
+        token: &str,
+        service: Service,
+        path: &str,
+    ) -> Result<(String, axum::body::Bytes), ApiFailure> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url(service)))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| ApiFailure::Unavailable(e.into()))?;
+        if !response.status().is_success() {
+            return Err(refusal(response).await);
+        }
+        let kind = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ApiFailure::Unavailable(e.into()))?;
+        Ok((kind, bytes))
+    }
+
     /// The public service catalog, cached for a few minutes.
     pub async fn catalog(&self) -> Result<Arc<Catalog>, ApiFailure> {
         if let Some((at, catalog)) = self.catalog.read().await.as_ref() {
@@ -165,18 +215,25 @@ async fn read<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T
         .send()
         .await
         .map_err(|e| ApiFailure::Unavailable(e.into()))?;
-    let status = response.status();
+    if !response.status().is_success() {
+        return Err(refusal(response).await);
+    }
     let bytes = response
         .bytes()
         .await
         .map_err(|e| ApiFailure::Unavailable(e.into()))?;
-    if status.is_success() {
-        return serde_json::from_slice(&bytes).map_err(|e| ApiFailure::Unavailable(e.into()));
-    }
+    serde_json::from_slice(&bytes).map_err(|e| ApiFailure::Unavailable(e.into()))
+}
+
+/// A failed answer as a failure: a problem's code and fields, or "unavailable" for a 5xx.
+async fn refusal(response: reqwest::Response) -> ApiFailure {
+    let status = response.status();
+    let bytes = match response.bytes().await {
+        Ok(bytes) => bytes,
+        Err(e) => return ApiFailure::Unavailable(e.into()),
+    };
     if status.is_server_error() {
-        return Err(ApiFailure::Unavailable(anyhow::anyhow!(
-            "the service answered {status}"
-        )));
+        return ApiFailure::Unavailable(anyhow::anyhow!("the service answered {status}"));
     }
     let problem: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let fields = problem["errors"]
@@ -193,11 +250,11 @@ async fn read<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T
                 .collect()
         })
         .unwrap_or_default();
-    Err(ApiFailure::Refused {
+    ApiFailure::Refused {
         status: status.as_u16(),
         code: problem["code"].as_str().unwrap_or("refused").to_string(),
         fields,
-    })
+    }
 }
 
 /// The value of a gauge in Prometheus text, summed over its series.

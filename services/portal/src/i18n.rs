@@ -263,6 +263,76 @@ texts! {
     minutes_short: "分" / "m",
     none: "无" / "none",
     yes: "是" / "yes",
+    wait_reason: "等待事项" / "Waiting on",
+    invalid_dates: "受理日期无效：请填写有效日期，且结束日期不早于开始日期。未执行查询。" / "The received dates are invalid: use real dates, the end no earlier than the start. Nothing was searched.",
+    waiting_for: "已等待" / "Waiting for",
+    waiting_since: "等待开始于" / "Waiting since",
+    attention_only: "只看需人工处理" / "Needs attention only",
+    attention_because: "需人工处理原因" / "Needs attention because",
+    sla_level: "承诺时限" / "Promised time",
+    sla_warning: "临近超时" / "Due soon",
+    sla_breached: "已超时限" / "Past due",
+    sla_panel: "承诺时限预警（按单位）" / "Promised time: warnings and breaches by unit",
+    sla_warnings: "临近超时" / "Due soon",
+    sla_breaches: "已超时限" / "Past due",
+    sla_none: "暂无临近超时或已超时的业务。" / "No case is due soon or past due.",
+    nav_dead_letters: "死信" / "Dead letters",
+    dead_letters_title: "死信事件" / "Dead letters",
+    dead_letters_intro: "多次投递仍无法处理的事件不会丢失：业务标记为需人工处理，修复原因后可重放，重放不会重复生效。" / "Events no delivery could apply are not lost: their case is flagged, and once the cause is fixed they can be replayed; a replay never applies twice.",
+    dead_letters_none: "没有待处理的死信。" / "No open dead letters.",
+    dead_letters_link: "查看死信" / "View dead letters",
+    services_unreachable: "以下服务暂时无法访问，其死信未列出：" / "These services could not be reached; their dead letters are not listed:",
+    show_resolved: "包括已解决的" / "Include resolved",
+    dead_letter_title: "死信详情" / "Dead letter",
+    back_to_dead_letters: "返回死信列表" / "Back to dead letters",
+    error_message: "错误信息" / "Error",
+    deliveries: "投递次数" / "Deliveries",
+    failed_at: "失败时间" / "Failed at",
+    subject: "事件主题" / "Subject",
+    event_id: "事件编号" / "Event id",
+    replays: "重放次数" / "Replays",
+    last_replay: "最近重放" / "Last replay",
+    resolved_at: "解决时间" / "Resolved",
+    unresolved: "待处理" / "Open",
+    replay: "重放" / "Replay",
+    replay_applied: "重放成功：事件已处理，此死信已解决，业务的人工处理标记随之解除。" / "Replayed: the event applied, the dead letter is resolved and the case's flag cleared.",
+    replay_failed: "重放仍然失败，此死信保留，下方为最新错误。" / "The replay failed again; the dead letter stays, with the latest error below.",
+    replay_requested: "已请求重放：该服务的消费者运行后即处理。" / "Replay requested: the service's consumer applies it as soon as it runs.",
+    replay_already: "此死信已解决，无需重放。" / "Already resolved; nothing was replayed.",
+    nav_clearance: "当日清零" / "Daily clearance",
+    clearance_title: "当日清零" / "Daily clearance",
+    day: "日期" / "Day",
+    show: "查看" / "Show",
+    open_at_start: "日初在办" / "Open at start",
+    received_in_day: "当日受理" / "Received",
+    finished_in_day: "当日办结" / "Finished",
+    carried_over: "结转" / "Carried over",
+    clearance_rate: "清零率" / "Clearance rate",
+    day_running: "当日尚未结束，数据截至" / "The day is still running; figures as of",
+    day_ended: "当日已于以下时间结束：" / "The day ended at",
+    carried_cases: "结转业务及原因" / "Carried-over cases and why",
+    no_carried: "当日没有结转业务。" / "Nothing was carried over.",
+    reason_text: "说明（选择“其他”时必填）" / "Note (required for “other”)",
+    set_reason: "保存原因" / "Save reason",
+    reason_by: "填写人" / "Set by",
+    reason_needed: "待填写" / "Needed",
+    sign_off: "签核当日" / "Sign the day off",
+    signed_off_by: "已签核：" / "Signed off by",
+    not_signed_off: "未签核" / "Not signed off",
+    signed_ok: "当日已签核。" / "The day is signed off.",
+    export_report: "导出报表" / "Download CSV",
+    reasons_missing_lead: "以下结转业务尚未填写原因，全部填写后才能签核：" / "These carried-over cases still need a reason before the day can be signed off:",
+    recent_days: "近14天" / "Last 14 days",
+    clearance_30d: "近30天清零率" / "Clearance rate, last 30 days",
+    clearance_overall: "合计清零率" / "Overall rate",
+    latest_day: "最近一日" / "Latest day",
+    days_signed: "已签核天数" / "Days signed off",
+    refused_day_not_over: "当日尚未结束，结束后才能签核。" / "The day can be signed off once it is over.",
+    refused_signed: "该日已签核，不能再修改。" / "This day is already signed off and can no longer change.",
+    refused_reason_text: "选择“其他”时请填写说明，且不超过500字。" / "With “other”, say why, in at most 500 characters.",
+    refused_reason_code: "请选择原因。" / "Choose a reason.",
+    refused_not_carried: "该业务不是当日的结转业务。" / "That case was not carried over that day.",
+    refused_role: "您的角色不能执行此操作。" / "Your role may not do this.",
 }
 
 /// A pair of names for a code; the code itself when the code is unknown.
@@ -367,6 +437,76 @@ pub fn event(lang: Lang, code: &str) -> String {
     )
 }
 
+/// What an open case waits on.
+pub fn wait_reason(lang: Lang, code: &str) -> String {
+    pair(
+        lang,
+        code,
+        &[
+            ("appointment", "等待预约办理", "Appointment ahead"),
+            (
+                "resident_materials",
+                "等待群众补交材料",
+                "Resident's materials",
+            ),
+            ("approver", "等待审批", "Approver"),
+            ("production", "制证中", "In production"),
+            ("home_visit_slot", "等待上门办理", "Home-visit slot"),
+            ("resident_pickup", "等待群众领取", "Resident pickup"),
+            ("needs_attention", "需人工处理", "Needs attention"),
+        ],
+    )
+}
+
+/// Why a case needs a person to look.
+pub fn attention(lang: Lang, code: &str) -> String {
+    pair(
+        lang,
+        code,
+        &[
+            (
+                "dead_letter",
+                "事件处理失败（死信）",
+                "An event could not be applied (dead letter)",
+            ),
+            (
+                "no_approval_task",
+                "已提交审批但未生成审批任务",
+                "Submitted, but no approval task was opened",
+            ),
+            (
+                "no_fulfilment_task",
+                "待办结但未生成办结任务",
+                "Ready for fulfilment, but no task was opened",
+            ),
+        ],
+    )
+}
+
+/// Why a case was carried over to the next day.
+pub fn carry_reason(lang: Lang, code: &str) -> String {
+    pair(
+        lang,
+        code,
+        &[
+            ("materials", "等待群众补交材料", "Resident's materials"),
+            ("another_agency", "等待其他部门", "Another agency"),
+            ("production", "制证中", "In production"),
+            ("appointment", "已预约后续办理", "Appointment ahead"),
+            ("other", "其他", "Other"),
+        ],
+    )
+}
+
+/// The reason codes a carried-over case may get, in the order the form offers them.
+pub const CARRY_REASONS: [&str; 5] = [
+    "materials",
+    "another_agency",
+    "production",
+    "appointment",
+    "other",
+];
+
 /// One of clearline's services, by name.
 pub fn service(lang: Lang, name: &str) -> String {
     pair(
@@ -390,6 +530,13 @@ pub fn refusal(lang: Lang, code: &str) -> &'static str {
         "reason_required" | "reason_too_long" => t.refused_reason,
         "materials_required" | "unknown_material" => t.refused_materials,
         "missing_field" => t.refused_missing,
+        "day_not_over" => t.refused_day_not_over,
+        "already_signed_off" => t.refused_signed,
+        "reasons_missing" => t.reasons_missing_lead,
+        "reason_text_required" | "reason_text_too_long" => t.refused_reason_text,
+        "unknown_reason_code" => t.refused_reason_code,
+        "not_carried_over" => t.refused_not_carried,
+        "forbidden_role" | "wrong_unit" | "forbidden" => t.refused_role,
         _ => t.refused_other,
     }
 }

@@ -73,6 +73,7 @@ pub struct AppState {
     pub zone: clock::Zone,
     pub cookies: session::CookiePolicy,
     pub flows: pages::dashboard::FlowCache,
+    pub panels: pages::panels::RatesCache,
 }
 
 /// A built portal: connected, migrated and bound, not yet serving.
@@ -102,6 +103,7 @@ impl Application {
                     zone,
                     cookies,
                     flows: pages::dashboard::FlowCache::default(),
+                    panels: pages::panels::RatesCache::default(),
                 };
                 Parts {
                     router: pages::router(state),

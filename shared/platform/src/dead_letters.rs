@@ -110,19 +110,33 @@ pub async fn resolve<C: ConnectionTrait>(
     Ok(result.rows_affected() == 1)
 }
 
-/// Every dead letter, newest first; `open_only` leaves out the resolved ones.
-pub async fn list<C: ConnectionTrait>(db: &C, open_only: bool) -> Result<Vec<DeadLetter>, DbErr> {
+/// Every dead letter, newest first, with its stored bytes; `open_only` leaves out the
+/// resolved ones.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    open_only: bool,
+) -> Result<Vec<(DeadLetter, Vec<u8>)>, DbErr> {
     let filter = if open_only {
         "WHERE resolved_at IS NULL"
     } else {
         ""
     };
-    DeadLetter::find_by_statement(Statement::from_string(
-        db.get_database_backend(),
-        format!("SELECT {COLUMNS} FROM dead_letters {filter} ORDER BY failed_at DESC, event_id"),
-    ))
-    .all(db)
-    .await
+    let rows = db
+        .query_all(Statement::from_string(
+            db.get_database_backend(),
+            format!(
+                "SELECT {COLUMNS}, payload FROM dead_letters {filter} ORDER BY failed_at DESC, event_id"
+            ),
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                DeadLetter::from_query_result(row, "")?,
+                row.try_get::<Vec<u8>>("", "payload")?,
+            ))
+        })
+        .collect()
 }
 
 /// One dead letter of this service and its stored bytes.

@@ -1,6 +1,7 @@
 //! `GET /api/v1/cases` (filtered, paged) and `GET /api/v1/cases/{id}` (with its timeline).
 
 use super::dto::{CaseDetail, CaseItem, CasePage, TimelineEntry};
+use super::received::ReceivedRange;
 use super::{readable_unit, require_readable};
 use crate::store::queries::{self, CaseFilter};
 use crate::AppState;
@@ -31,6 +32,10 @@ pub struct ListQuery {
     pub wait_reason: Option<String>,
     /// warning or breached.
     pub sla_level: Option<String>,
+    /// Received on or after: a date (YYYY-MM-DD, the units' local day) or an RFC 3339 time.
+    pub received_from: Option<String>,
+    /// Received on or before this local day (the whole day), or before an RFC 3339 time.
+    pub received_to: Option<String>,
     /// At most 500; 50 by default.
     pub limit: Option<u64>,
     pub offset: Option<u64>,
@@ -38,7 +43,8 @@ pub struct ListQuery {
 
 /// Cases matching the filters, soonest due first, then oldest received.
 #[utoipa::path(get, path = "/api/v1/cases", params(ListQuery),
-    responses((status = 200, body = CasePage), (status = 400, description = "unknown stage or status")))]
+    responses((status = 200, body = CasePage),
+        (status = 400, description = "invalid_stage, invalid_status, invalid_wait_reason, invalid_sla_level, invalid_date or invalid_date_range")))]
 pub async fn list_cases(
     State(app): State<AppState>,
     user: AuthUser,
@@ -78,6 +84,11 @@ pub async fn list_cases(
             ))
         }
     };
+    let received = ReceivedRange::parse(
+        query.received_from.as_deref(),
+        query.received_to.as_deref(),
+        app.policy.calendar.zone(),
+    )?;
     let filter = CaseFilter {
         unit,
         stage,
@@ -87,6 +98,8 @@ pub async fn list_cases(
         case_number: query.case_number,
         wait_reason,
         sla_level,
+        received_from: received.from,
+        received_before: received.before,
     };
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let offset = query.offset.unwrap_or(0);

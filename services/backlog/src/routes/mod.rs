@@ -4,6 +4,8 @@ pub mod backlog;
 pub mod cases;
 pub mod clearance;
 pub mod dto;
+pub mod received;
+pub mod sla;
 pub mod supervisor;
 
 use crate::AppState;
@@ -28,7 +30,9 @@ use utoipa::OpenApi;
         clearance::set_reason,
         clearance::sign_off,
         clearance::rates,
-        supervisor::get_flow
+        supervisor::get_flow,
+        sla::units,
+        sla::lookup
     ),
     components(schemas(
         dto::BacklogView,
@@ -54,7 +58,11 @@ use utoipa::OpenApi;
         crate::clearance::FigureSource,
         supervisor::FlowView,
         supervisor::HistoryPoint,
-        supervisor::AgeBucket
+        supervisor::AgeBucket,
+        sla::SlaView,
+        sla::UnitSla,
+        sla::SlaCounts,
+        sla::CaseLookup
     ))
 )]
 pub struct ApiDoc;
@@ -64,7 +72,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/backlog", get(backlog::get_backlog))
         .route("/api/v1/backlog/verify", get(backlog::verify))
         .route("/api/v1/cases", get(cases::list_cases))
+        .route("/api/v1/cases/lookup", get(sla::lookup))
         .route("/api/v1/cases/{id}", get(cases::get_case))
+        .route("/api/v1/sla/units", get(sla::units))
         .route("/api/v1/supervisor/flow", get(supervisor::get_flow))
         .with_state(state)
 }

@@ -6,6 +6,7 @@ pub mod count;
 pub mod event;
 pub mod migration;
 pub mod queries;
+pub mod sla;
 mod watch_migration;
 
 pub use case::Entity as BacklogCases;

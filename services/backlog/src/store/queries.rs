@@ -129,6 +129,22 @@ pub struct CaseFilter {
     pub wait_reason: Option<WaitReason>,
     /// `warning` or `breached`.
     pub sla_level: Option<String>,
+    /// Received at or after this instant.
+    pub received_from: Option<DateTime<Utc>>,
+    /// Received before this instant.
+    pub received_before: Option<DateTime<Utc>>,
+}
+
+/// The receipt-time range of a filter (both ends optional).
+fn received_condition(filter: &CaseFilter) -> Condition {
+    let mut cond = Condition::all();
+    if let Some(from) = filter.received_from {
+        cond = cond.add(case::Column::ReceivedAt.gte(from));
+    }
+    if let Some(before) = filter.received_before {
+        cond = cond.add(case::Column::ReceivedAt.lt(before));
+    }
+    cond
 }
 
 /// A page of cases, soonest due first (cases without a due time last), then oldest
@@ -163,6 +179,7 @@ pub async fn list_cases<C: ConnectionTrait>(
     if let Some(level) = &filter.sla_level {
         cond = cond.add(Column::SlaLevel.eq(level.as_str()));
     }
+    cond = cond.add(received_condition(filter));
     match filter.overdue {
         Some(true) => cond = cond.add(overdue_condition(now)),
         Some(false) => cond = cond.add(not_overdue_condition(now)),

@@ -12,6 +12,71 @@ use sea_orm_migration::MigratorTrait;
 use tempfile::TempDir;
 use uuid::Uuid;
 
+/// A GET through the backlog's router (no socket) as a user holding `role` (and `unit`):
+/// the status and the JSON body (`Null` when it is not JSON).
+pub async fn get_as(
+    db: &TestDb,
+    path: &str,
+    role: clearline_platform::http::Role,
+    unit: Option<&str>,
+) -> (axum::http::StatusCode, serde_json::Value) {
+    use tower::ServiceExt;
+    let keys = std::sync::Arc::new(clearline_platform::http::JwtKeys::from_secret(
+        clearline_platform::config::DEV_JWT_SECRET,
+    ));
+    let token = keys.issue("user-1", "User One", &[role], unit, Duration::hours(1));
+    let router = clearline_backlog::routes::router(clearline_backlog::AppState {
+        db: db.db.clone(),
+        keys,
+        policy: Default::default(),
+    });
+    let request = axum::http::Request::get(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// [`get_as`] that must answer 200, read as `T`.
+pub async fn get_ok_as<T: serde::de::DeserializeOwned>(
+    db: &TestDb,
+    path: &str,
+    role: clearline_platform::http::Role,
+    unit: Option<&str>,
+) -> T {
+    let (status, body) = get_as(db, path, role, unit).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{path}: {body}");
+    serde_json::from_value(body).unwrap()
+}
+
+/// What the watch put in the backlog's outbox since `seen`, decoded.
+pub async fn announced(db: &TestDb, seen: &mut usize) -> Vec<CaseEvent> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let rows = db
+        .db
+        .query_all(Statement::from_string(
+            db.db.get_database_backend(),
+            "SELECT payload FROM outbox ORDER BY id",
+        ))
+        .await
+        .unwrap();
+    let events: Vec<CaseEvent> = rows
+        .iter()
+        .skip(*seen)
+        .map(|r| CaseEvent::decode_checked(&r.try_get::<Vec<u8>>("", "payload").unwrap()).unwrap())
+        .collect();
+    *seen += events.len();
+    events
+}
+
 /// Which database a test runs on. Both are what the product supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -1,7 +1,7 @@
 //! The services' answers, as far as the pages read them. Unknown fields are ignored, so a
 //! service may add fields without breaking the portal.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -118,6 +118,25 @@ pub struct CaseItem {
     pub due_at: Option<DateTime<Utc>>,
     pub age_seconds: Option<i64>,
     pub overdue: bool,
+    /// What the open case waits on (a `WaitReason` code).
+    #[serde(default)]
+    pub wait_reason: Option<String>,
+    #[serde(default)]
+    pub waiting_since: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub waiting_seconds: Option<i64>,
+    /// Why a person must look (`dead_letter`, `no_approval_task`, `no_fulfilment_task`).
+    #[serde(default)]
+    pub attention: Option<String>,
+    /// `warning` or `breached`, once announced.
+    #[serde(default)]
+    pub sla_level: Option<String>,
+}
+
+/// Backlog's `GET /api/v1/cases/lookup`: the rows of the cases a queue lists.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CaseLookup {
+    pub items: Vec<CaseItem>,
 }
 
 /// Backlog's `GET /api/v1/cases`.
@@ -172,4 +191,130 @@ pub struct AgeBucket {
     /// Upper bound in days, exclusive; `None` for the last bucket.
     pub to_days: Option<i64>,
     pub open: i64,
+}
+
+/// Open cases with a promised-time warning or breach.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct SlaCounts {
+    pub warning: i64,
+    pub breached: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UnitSla {
+    pub unit: String,
+    #[serde(flatten)]
+    pub counts: SlaCounts,
+}
+
+/// Backlog's `GET /api/v1/sla/units`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SlaView {
+    pub generated_at: DateTime<Utc>,
+    pub units: Vec<UnitSla>,
+    pub totals: SlaCounts,
+}
+
+/// A consuming service's dead letter (`/api/v1/dead-letters[/{id}]`), with what its bytes
+/// say.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeadLetter {
+    pub consumer: String,
+    pub event_id: Uuid,
+    pub case_id: Option<Uuid>,
+    pub subject: String,
+    pub error: String,
+    pub deliveries: i64,
+    pub failed_at: DateTime<Utc>,
+    pub replayed_at: Option<DateTime<Utc>>,
+    pub replayed_by: Option<String>,
+    pub replays: i64,
+    pub resolved_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub event_type: Option<String>,
+    #[serde(default)]
+    pub case_number: Option<String>,
+    #[serde(default)]
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub service_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeadLetterList {
+    pub dead_letters: Vec<DeadLetter>,
+}
+
+/// A carried-over case's reason.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CarryReason {
+    pub code: String,
+    pub text: Option<String>,
+    pub set_by: String,
+    pub set_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CarriedCase {
+    pub case_id: Uuid,
+    pub case_number: String,
+    pub service_type: String,
+    pub status: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub reason: Option<CarryReason>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SignOff {
+    pub by: String,
+    pub role: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Backlog's `GET /api/v1/clearance/{unit}/{day}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClearanceReport {
+    pub unit: String,
+    pub day: NaiveDate,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub as_of: DateTime<Utc>,
+    pub complete: bool,
+    pub open_at_start: i64,
+    pub received: i64,
+    pub finished: i64,
+    pub carried_over: i64,
+    pub rate: Option<f64>,
+    pub reasons_missing: i64,
+    pub carried_over_cases: Vec<CarriedCase>,
+    pub sign_off: Option<SignOff>,
+}
+
+/// One day of a unit's clearance series.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DayRate {
+    pub day: NaiveDate,
+    pub open_at_start: i64,
+    pub received: i64,
+    pub finished: i64,
+    pub carried_over: i64,
+    pub rate: Option<f64>,
+    pub complete: bool,
+    /// `live`, `closed` or `signed`.
+    pub source: String,
+    pub sign_off: Option<SignOff>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UnitRates {
+    pub unit: String,
+    pub days: Vec<DayRate>,
+}
+
+/// Backlog's `GET /api/v1/clearance/rates`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RatesView {
+    pub from: NaiveDate,
+    pub until: NaiveDate,
+    pub units: Vec<UnitRates>,
 }

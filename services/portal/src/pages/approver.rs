@@ -1,8 +1,10 @@
-//! The approver's queue (soonest due first, filterable, live, keyboard-driven) and the case
+//! The approver's queue (soonest due first, with each case's promised-time badge from the
+//! backlog; filterable, live, keyboard-driven) and the case
 //! page where a case is approved, rejected with a reason, or returned for materials.
 
 use super::cases::{self, CaseFacts, TimelineRow};
 use super::clerk::encode;
+use super::clocks::{self, Queued, SlaBadge};
 use super::{render, see_other, Choice, Chrome, Nav, PageError, APPROVER};
 use crate::api::dto::{ApprovalTask, IntakeCase};
 use crate::api::{ApiFailure, Service};
@@ -14,6 +16,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -54,6 +57,7 @@ pub struct QueueRow {
     pub submitted: String,
     pub due: String,
     pub overdue: bool,
+    pub sla: Option<SlaBadge>,
 }
 
 #[derive(Template)]
@@ -74,16 +78,20 @@ pub struct QueueQuery {
     done: Option<String>,
 }
 
+/// The pending tasks, what is due first first (the order the queue shows and `j`/`k`
+/// follow).
 async fn pending(
     app: &AppState,
     viewer: &Viewer,
     token: &str,
     filters: &Filters,
-) -> Result<Vec<ApprovalTask>, PageError> {
-    app.api
+) -> Result<Vec<Queued<ApprovalTask>>, PageError> {
+    let tasks: Vec<ApprovalTask> = app
+        .api
         .get(token, Service::Approval, &filters.query())
         .await
-        .map_err(|e| PageError::from_api(viewer.lang, e))
+        .map_err(|e| PageError::from_api(viewer.lang, e))?;
+    Ok(clocks::due_first(app, token, tasks, |t| t.case_id, |t| t.due_at).await)
 }
 
 /// `GET /approver`.
@@ -104,21 +112,25 @@ pub async fn queue(
     let chosen = query.filters.service_type.clone().unwrap_or_default();
     let rows = tasks
         .into_iter()
-        .map(|task| QueueRow {
-            service: cases::service_name(&catalog, lang, &task.service_type),
-            submitted: task
-                .submitted_at
-                .map(|t| app.zone.datetime(t))
-                .unwrap_or_default(),
-            due: task
-                .due_at
-                .map(|t| app.zone.datetime(t))
-                .unwrap_or_default(),
-            overdue: task.overdue,
-            case_id: task.case_id,
-            case_number: task.case_number,
-            unit: task.unit,
-            window: task.window,
+        .map(|queued| {
+            let due = queued.due;
+            let sla = queued.badge(lang);
+            let overdue = queued.task.overdue || queued.past_due(Utc::now());
+            let task = queued.task;
+            QueueRow {
+                service: cases::service_name(&catalog, lang, &task.service_type),
+                submitted: task
+                    .submitted_at
+                    .map(|t| app.zone.datetime(t))
+                    .unwrap_or_default(),
+                due: due.map(|t| app.zone.datetime(t)).unwrap_or_default(),
+                overdue,
+                sla,
+                case_id: task.case_id,
+                case_number: task.case_number,
+                unit: task.unit,
+                window: task.window,
+            }
         })
         .collect();
     let page = QueuePage {
@@ -194,12 +206,12 @@ pub async fn case_page(
         .map_err(|e| PageError::from_api(lang, e))?;
     let timeline = cases::timeline(&app, &viewer, &token, id).await?;
     let queue = pending(&app, &viewer, &token, &Filters::default()).await?;
-    let at = queue.iter().position(|t| t.case_id == id);
+    let at = queue.iter().position(|q| q.task.case_id == id);
     let prev = at
         .and_then(|i| i.checked_sub(1))
         .and_then(|i| queue.get(i))
-        .map(|t| t.case_id);
-    let next = at.and_then(|i| queue.get(i + 1)).map(|t| t.case_id);
+        .map(|q| q.task.case_id);
+    let next = at.and_then(|i| queue.get(i + 1)).map(|q| q.task.case_id);
     let items = catalog
         .get(&task.service_type)
         .map(|s| {

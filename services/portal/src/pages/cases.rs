@@ -3,9 +3,10 @@
 //! timeline rows and service names.
 
 use super::clerk::encode;
+use super::clocks::{self, SlaBadge, Waiting};
 use super::{render, Choice, Chrome, Nav, PageError, SEARCH};
 use crate::api::dto::{CaseDetail, CasePage, IntakeCase, TimelineEntry};
-use crate::api::Service;
+use crate::api::{ApiFailure, Service};
 use crate::clock;
 use crate::i18n::{self, Lang};
 use crate::session::Viewer;
@@ -13,7 +14,7 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use clearline_domain::{Catalog, Status};
+use clearline_domain::{Catalog, Status, WaitReason};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -162,6 +163,13 @@ pub struct SearchQuery {
     pub unit: Option<String>,
     pub status: Option<String>,
     pub service_type: Option<String>,
+    pub wait_reason: Option<String>,
+    pub sla_level: Option<String>,
+    /// Set by the "needs attention only" box: the same as that wait reason.
+    pub attention: Option<String>,
+    /// `YYYY-MM-DD`, the units' local days (the backlog reads them in their zone).
+    pub received_from: Option<String>,
+    pub received_to: Option<String>,
     pub offset: Option<u64>,
 }
 
@@ -175,7 +183,12 @@ pub struct ResultRow {
     pub received: String,
     pub age: String,
     pub overdue: bool,
+    pub waiting: Option<Waiting>,
+    pub sla: Option<SlaBadge>,
 }
+
+/// The levels the search offers.
+const SLA_LEVELS: [&str; 2] = ["warning", "breached"];
 
 #[derive(Template)]
 #[template(path = "search.html")]
@@ -185,6 +198,13 @@ struct SearchPage {
     unit: String,
     statuses: Vec<Choice>,
     services: Vec<Choice>,
+    wait_reasons: Vec<Choice>,
+    sla_levels: Vec<Choice>,
+    attention_only: bool,
+    received_from: String,
+    received_to: String,
+    /// The backlog refused a filter (a date it cannot read): nothing was searched.
+    refused: Option<&'static str>,
     rows: Vec<ResultRow>,
     total: u64,
     prev: Option<String>,
@@ -210,6 +230,12 @@ pub async fn search(
         .await
         .map_err(|e| PageError::from_api(lang, e))?;
     let offset = query.offset.unwrap_or(0);
+    let attention_only = nonempty(&query.attention).is_some();
+    let wait_reason = if attention_only {
+        Some("needs_attention")
+    } else {
+        nonempty(&query.wait_reason).filter(|r| WaitReason::parse(r).is_some())
+    };
     let mut filters = String::new();
     for (name, value) in [
         ("case_number", nonempty(&query.case_number)),
@@ -219,20 +245,42 @@ pub async fn search(
             nonempty(&query.status).filter(|s| Status::parse(s).is_some()),
         ),
         ("service_type", nonempty(&query.service_type)),
+        ("wait_reason", wait_reason),
+        (
+            "sla_level",
+            nonempty(&query.sla_level).filter(|l| SLA_LEVELS.contains(l)),
+        ),
+        ("received_from", nonempty(&query.received_from)),
+        ("received_to", nonempty(&query.received_to)),
     ] {
         if let Some(value) = value {
             filters.push_str(&format!("&{name}={}", encode(value)));
         }
     }
-    let page: CasePage = app
+    let answer = app
         .api
-        .get(
+        .get::<CasePage>(
             &token,
             Service::Backlog,
             &format!("/api/v1/cases?limit={PAGE_SIZE}&offset={offset}{filters}"),
         )
-        .await
-        .map_err(|e| PageError::from_api(lang, e))?;
+        .await;
+    let (page, refused) = match answer {
+        Ok(page) => (page, None),
+        // A date range the backlog cannot read: say so on the form instead of an error page.
+        Err(ApiFailure::Refused {
+            status: 400, code, ..
+        }) if code == "invalid_date" || code == "invalid_date_range" => {
+            let empty = CasePage {
+                items: Vec::new(),
+                total: 0,
+                limit: PAGE_SIZE,
+                offset: 0,
+            };
+            (empty, Some(lang.t().invalid_dates))
+        }
+        Err(failure) => return Err(PageError::from_api(lang, failure)),
+    };
     let rows = page
         .items
         .into_iter()
@@ -243,7 +291,7 @@ pub async fn search(
                 .as_deref()
                 .map(|s| i18n::status(lang, s))
                 .unwrap_or_default(),
-            owner: item.owner.unwrap_or_default(),
+            owner: item.owner.clone().unwrap_or_default(),
             received: item
                 .received_at
                 .map(|t| app.zone.datetime(t))
@@ -253,20 +301,26 @@ pub async fn search(
                 .map(|s| clock::age(lang, s))
                 .unwrap_or_default(),
             overdue: item.overdue,
+            waiting: clocks::waiting(&app, lang, &item),
+            sla: clocks::sla_badge(lang, item.sla_level.as_deref()),
             case_id: item.case_id,
             case_number: item.case_number,
             unit: item.unit,
         })
         .collect();
-    let link = |offset: u64| format!("/cases?offset={offset}{filters}");
-    let chosen_status = nonempty(&query.status).unwrap_or_default().to_string();
-    let chosen_service = nonempty(&query.service_type)
-        .unwrap_or_default()
-        .to_string();
+    let link = |offset: u64| {
+        let attention = if attention_only { "&attention=1" } else { "" };
+        format!("/cases?offset={offset}{filters}{attention}")
+    };
+    let chosen = |value: &Option<String>| nonempty(value).unwrap_or_default().to_string();
+    let chosen_status = chosen(&query.status);
+    let chosen_service = chosen(&query.service_type);
+    let chosen_wait = wait_reason.unwrap_or_default();
+    let chosen_level = chosen(&query.sla_level);
     let search_page = SearchPage {
         c: Chrome::new(&viewer, lang.t().search_title, Nav::Search),
-        case_number: nonempty(&query.case_number).unwrap_or_default().to_string(),
-        unit: nonempty(&query.unit).unwrap_or_default().to_string(),
+        case_number: chosen(&query.case_number),
+        unit: chosen(&query.unit),
         statuses: Status::ALL
             .iter()
             .map(|s| Choice {
@@ -284,6 +338,27 @@ pub async fn search(
                 selected: s.code == chosen_service,
             })
             .collect(),
+        wait_reasons: WaitReason::ALL
+            .iter()
+            .map(|r| Choice {
+                code: r.as_str().to_string(),
+                name: i18n::wait_reason(lang, r.as_str()),
+                selected: r.as_str() == chosen_wait,
+            })
+            .collect(),
+        sla_levels: SLA_LEVELS
+            .iter()
+            .filter_map(|level| clocks::sla_badge(lang, Some(*level)))
+            .map(|badge| Choice {
+                code: badge.level.to_string(),
+                name: badge.label.to_string(),
+                selected: badge.level == chosen_level,
+            })
+            .collect(),
+        attention_only,
+        received_from: chosen(&query.received_from),
+        received_to: chosen(&query.received_to),
+        refused,
         rows,
         total: page.total,
         prev: (offset > 0).then(|| link(offset.saturating_sub(PAGE_SIZE))),
@@ -305,6 +380,8 @@ struct CasePageView {
     received: String,
     due: String,
     overdue: bool,
+    waiting: Option<Waiting>,
+    sla: Option<SlaBadge>,
     facts: Option<CaseFacts>,
     timeline: Vec<TimelineRow>,
 }
@@ -360,6 +437,8 @@ pub async fn case_page(
             .map(|t| app.zone.datetime(t))
             .unwrap_or_default(),
         overdue: case.overdue,
+        waiting: clocks::waiting(&app, lang, case),
+        sla: clocks::sla_badge(lang, case.sla_level.as_deref()),
         facts: intake.map(|c| CaseFacts::from_intake(&app, lang, &catalog, &c)),
         timeline: rows(&app, lang, &catalog, &detail),
     };

@@ -1,8 +1,9 @@
 //! The supervisor's dashboard: open cases by stage and unit, oldest age, overdue, today's
-//! flow, the last 14 days, the age of open cases and the event pipes. Every panel says how
+//! flow, the last 14 days, the age of open cases, the event pipes, and (from [`panels`])
+//! promised-time warnings and breaches per unit and the 30-day clearance rate. Every panel says how
 //! fresh its figures are; the page refreshes its panels when case events arrive.
 
-use super::{render, Chrome, Nav, PageError, DASHBOARD};
+use super::{panels, render, Chrome, Nav, PageError, DASHBOARD};
 use crate::api::dto::{BacklogView, Flow};
 use crate::api::{gauge, ApiFailure, Service};
 use crate::i18n::Lang;
@@ -54,6 +55,8 @@ struct DashboardPage {
     flow_ok: bool,
     pipes: Vec<PipeRow>,
     pipes_as_of: String,
+    sla: Option<panels::SlaPanel>,
+    rates: Option<panels::RatePanel>,
 }
 
 fn unit_row(lang: Lang, unit: &str, f: &crate::api::dto::Figures) -> UnitRow {
@@ -140,11 +143,13 @@ pub async fn page(State(app): State<AppState>, viewer: Viewer) -> Result<Respons
         super::clerk::encode(&app.zone.day_start(now).to_rfc3339())
     );
     let scope = viewer.signed_in()?.unit.clone().unwrap_or_default();
-    let (backlog, flow, pipes) = tokio::join!(
+    let (backlog, flow, pipes, sla, rates) = tokio::join!(
         app.api
             .get::<BacklogView>(&token, Service::Backlog, "/api/v1/backlog"),
         app.flows.get(&app, &scope, &token, &flow_path),
         pipes(&app, lang),
+        panels::sla(&app, &token),
+        panels::rates(&app, lang, &scope, &token),
     );
     let backlog = backlog.map_err(|e| PageError::from_api(lang, e))?;
     let units: Vec<UnitRow> = backlog
@@ -211,6 +216,8 @@ pub async fn page(State(app): State<AppState>, viewer: Viewer) -> Result<Respons
         flow_ok,
         pipes,
         pipes_as_of: app.zone.clock(pipes_at),
+        sla,
+        rates,
     };
     render(lang, &page)
 }

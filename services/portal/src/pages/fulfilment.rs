@@ -1,8 +1,10 @@
-//! The fulfilment officer's tasks by mode: start (with a visit time for home visits),
-//! mark ready, close on hand-over.
+//! The fulfilment officer's tasks by mode, what is due first first with each case's
+//! promised-time badge (from the backlog): start (with a visit time for home visits), mark
+//! ready, close on hand-over.
 
 use super::cases::service_name;
 use super::clerk::encode;
+use super::clocks::{self, SlaBadge};
 use super::{render, see_other, Chrome, Nav, PageError, FULFILMENT};
 use crate::api::dto::FulfilmentTask;
 use crate::api::{ApiFailure, Service};
@@ -14,6 +16,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -43,6 +46,7 @@ pub struct TaskRow {
     pub scheduled: String,
     pub due: String,
     pub overdue: bool,
+    pub sla: Option<SlaBadge>,
     /// Which action the row offers: `start`, `fulfil` or `close`.
     pub action: &'static str,
 }
@@ -93,34 +97,43 @@ pub async fn tasks(
         .get(&token, Service::Fulfilment, &path)
         .await
         .map_err(|e| PageError::from_api(lang, e))?;
-    let rows = tasks
+    let tasks: Vec<FulfilmentTask> = tasks
         .into_iter()
         .filter(|task| !matches!(task.status.as_str(), "closed" | "cancelled"))
-        .map(|task| TaskRow {
-            action: match task.status.as_str() {
-                "awaiting" => "start",
-                "in_fulfilment" => "fulfil",
-                _ => "close",
-            },
-            service: service_name(&catalog, lang, &task.service_type),
-            status: i18n::status(lang, &task.status),
-            mode: task
-                .mode
-                .as_deref()
-                .map(|m| i18n::mode(lang, m))
-                .unwrap_or_default(),
-            scheduled: task
-                .scheduled_for
-                .map(|t| app.zone.datetime(t))
-                .unwrap_or_default(),
-            due: task
-                .due_at
-                .map(|t| app.zone.datetime(t))
-                .unwrap_or_default(),
-            overdue: task.overdue,
-            case_id: task.case_id,
-            case_number: task.case_number,
-            unit: task.unit,
+        .collect();
+    let tasks = clocks::due_first(&app, &token, tasks, |t| t.case_id, |t| t.due_at).await;
+    let now = Utc::now();
+    let rows = tasks
+        .into_iter()
+        .map(|queued| {
+            let sla = queued.badge(lang);
+            let overdue = queued.task.overdue || queued.past_due(now);
+            let due = queued.due.map(|t| app.zone.datetime(t)).unwrap_or_default();
+            let task = queued.task;
+            TaskRow {
+                sla,
+                overdue,
+                due,
+                action: match task.status.as_str() {
+                    "awaiting" => "start",
+                    "in_fulfilment" => "fulfil",
+                    _ => "close",
+                },
+                service: service_name(&catalog, lang, &task.service_type),
+                status: i18n::status(lang, &task.status),
+                mode: task
+                    .mode
+                    .as_deref()
+                    .map(|m| i18n::mode(lang, m))
+                    .unwrap_or_default(),
+                scheduled: task
+                    .scheduled_for
+                    .map(|t| app.zone.datetime(t))
+                    .unwrap_or_default(),
+                case_id: task.case_id,
+                case_number: task.case_number,
+                unit: task.unit,
+            }
         })
         .collect();
     let tabs = TABS

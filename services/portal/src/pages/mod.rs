@@ -8,16 +8,23 @@
 pub mod admin;
 pub mod approver;
 pub mod cases;
+pub mod clearance;
 pub mod clerk;
+pub mod clocks;
 pub mod dashboard;
+pub mod dead_letters;
 pub mod errors;
 pub mod fulfilment;
+pub mod panels;
 pub mod public;
 
+use crate::api::ApiFailure;
+use crate::form::FormData;
 use crate::i18n::{Lang, Texts};
 use crate::session::{self, Viewer};
 use crate::{assets, live, AppState};
 use askama::Template;
+use axum::body::Bytes;
 use axum::extract::{Path, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
@@ -45,6 +52,25 @@ pub fn router(state: AppState) -> Router {
         .route("/fulfilment", get(fulfilment::tasks))
         .route("/fulfilment/cases/{id}/{action}", post(fulfilment::act))
         .route("/dashboard", get(dashboard::page))
+        .route("/dead-letters", get(dead_letters::list))
+        .route(
+            "/dead-letters/{service}/{event_id}",
+            get(dead_letters::show),
+        )
+        .route(
+            "/dead-letters/{service}/{event_id}/replay",
+            post(dead_letters::replay),
+        )
+        .route("/clearance", get(clearance::page))
+        .route(
+            "/clearance/{unit}/{day}/cases/{case_id}/reason",
+            post(clearance::set_reason),
+        )
+        .route(
+            "/clearance/{unit}/{day}/sign-off",
+            post(clearance::sign_off),
+        )
+        .route("/clearance/{unit}/{day}/report.csv", get(clearance::csv))
         .route("/cases", get(cases::search))
         .route("/cases/{id}", get(cases::case_page))
         .route("/admin", get(admin::page))
@@ -104,6 +130,8 @@ pub enum Nav {
     Approver,
     Fulfilment,
     Dashboard,
+    Clearance,
+    DeadLetters,
     Search,
     Admin,
     None,
@@ -114,6 +142,10 @@ pub const CLERK: &[Role] = &[Role::Clerk];
 pub const APPROVER: &[Role] = &[Role::Approver];
 pub const FULFILMENT: &[Role] = &[Role::Fulfilment];
 pub const DASHBOARD: &[Role] = &[Role::Supervisor, Role::Admin];
+/// The daily clearance report: supervisors sign units' days off (admins may too).
+pub const CLEARANCE: &[Role] = &[Role::Supervisor, Role::Admin];
+/// Dead letters: supervisors and admins read, only admins replay ([`ADMIN`]).
+pub const DEAD_LETTERS: &[Role] = &[Role::Supervisor, Role::Admin];
 pub const SEARCH: &[Role] = &Role::ALL;
 pub const ADMIN: &[Role] = &[Role::Admin];
 
@@ -177,6 +209,20 @@ impl Chrome {
                     t.nav_dashboard,
                     "dashboard",
                     DASHBOARD,
+                ),
+                (
+                    Nav::Clearance,
+                    "/clearance",
+                    t.nav_clearance,
+                    "clearance",
+                    CLEARANCE,
+                ),
+                (
+                    Nav::DeadLetters,
+                    "/dead-letters",
+                    t.nav_dead_letters,
+                    "dead-letters",
+                    DEAD_LETTERS,
                 ),
                 (Nav::Search, "/cases", t.nav_search, "search", SEARCH),
                 (Nav::Admin, "/admin", t.nav_admin, "admin", ADMIN),
@@ -265,4 +311,33 @@ pub fn render(lang: Lang, template: &impl Template) -> Result<Response, PageErro
 /// The POST-redirect-GET answer: a reload never resubmits the form.
 pub fn see_other(path: &str) -> Response {
     Redirect::to(path).into_response()
+}
+
+/// A posted form, read once its CSRF token is checked (before anything else) and the
+/// viewer holds one of `roles`.
+pub fn posted_form(viewer: &Viewer, body: &Bytes, roles: &[Role]) -> Result<FormData, PageError> {
+    let form = FormData::parse(body);
+    viewer.check_csrf(&form.get(session::CSRF_FIELD))?;
+    viewer.require(roles)?;
+    Ok(form)
+}
+
+/// A service's answer to a form, as the redirect back: to `done` when it was done, to
+/// `refused(code)` when the service refused it (a 4xx but 404, which is a page of its own),
+/// an error page when it could not answer.
+pub fn after_post(
+    lang: Lang,
+    result: Result<serde_json::Value, ApiFailure>,
+    done: &str,
+    refused: impl FnOnce(&str) -> String,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(_) => Ok(see_other(done)),
+        Err(ApiFailure::Refused { status, code, .. })
+            if (400..500).contains(&status) && status != 404 =>
+        {
+            Ok(see_other(&refused(&code)))
+        }
+        Err(failure) => Err(PageError::from_api(lang, failure)),
+    }
 }

@@ -41,10 +41,11 @@ pub struct ListQuery {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeadLetterList {
-    pub dead_letters: Vec<DeadLetter>,
+    pub dead_letters: Vec<DeadLetterDetail>,
 }
 
-/// A dead letter with what its bytes say (event type and case facts, never personal data).
+/// A dead letter with what its bytes say (event type and case facts, never personal data),
+/// so an operator sees which case it holds up without opening each one.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeadLetterDetail {
     #[serde(flatten)]
@@ -53,6 +54,20 @@ pub struct DeadLetterDetail {
     pub case_number: Option<String>,
     pub unit: Option<String>,
     pub service_type: Option<String>,
+}
+
+impl DeadLetterDetail {
+    /// The letter and what its stored bytes decode to (nothing when they do not decode).
+    fn read(letter: DeadLetter, payload: &[u8]) -> DeadLetterDetail {
+        let event = CaseEvent::decode_checked(payload).ok();
+        DeadLetterDetail {
+            letter,
+            event_type: event.as_ref().map(|e| e.r#type.clone()),
+            case_number: event.as_ref().map(|e| e.case_number.clone()),
+            unit: event.as_ref().map(|e| e.unit.clone()),
+            service_type: event.map(|e| e.service_type),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -78,7 +93,10 @@ async fn list(
     readers(&user)?;
     let dead_letters = dead_letters::list(&api.db, !query.all.unwrap_or(false))
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .map(|(letter, payload)| DeadLetterDetail::read(letter, &payload))
+        .collect();
     Ok(Json(DeadLetterList { dead_letters }))
 }
 
@@ -98,14 +116,7 @@ async fn show(
 ) -> Result<Json<DeadLetterDetail>, ApiError> {
     readers(&user)?;
     let (letter, payload) = find(&api, event_id).await?;
-    let event = CaseEvent::decode_checked(&payload).ok();
-    Ok(Json(DeadLetterDetail {
-        letter,
-        event_type: event.as_ref().map(|e| e.r#type.clone()),
-        case_number: event.as_ref().map(|e| e.case_number.clone()),
-        unit: event.as_ref().map(|e| e.unit.clone()),
-        service_type: event.map(|e| e.service_type),
-    }))
+    Ok(Json(DeadLetterDetail::read(letter, &payload)))
 }
 
 async fn replay(
