@@ -73,6 +73,7 @@ pub struct AppState {
     pub zone: clock::Zone,
     pub cookies: session::CookiePolicy,
     pub flows: pages::dashboard::FlowCache,
+    pub pipes: pages::pipes::PipesCache,
 }
 
 /// A built portal: connected, migrated and bound, not yet serving.
@@ -102,6 +103,7 @@ impl Application {
                     zone,
                     cookies,
                     flows: pages::dashboard::FlowCache::default(),
+                    pipes: pages::pipes::PipesCache::default(),
                 };
                 Parts {
                     router: pages::router(state),

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
 use clearline_platform::http::{ApiError, ApiQuery, AuthUser};
+use sea_orm::TransactionTrait;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -25,7 +26,11 @@ pub async fn get_backlog(
     ApiQuery(query): ApiQuery<UnitQuery>,
 ) -> Result<Json<BacklogView>, ApiError> {
     let unit = readable_unit(&user, query.unit)?;
-    let view = dashboard::backlog(&app.db, unit.as_deref(), Utc::now()).await?;
+    // One connection for the view's two dozen small reads: SQLite's pool has a single
+    // connection, and read by read they would each queue behind the consumer's batches.
+    let txn = app.db.begin().await?;
+    let view = dashboard::backlog(&txn, unit.as_deref(), Utc::now()).await?;
+    txn.commit().await?;
     Ok(Json(view))
 }
 

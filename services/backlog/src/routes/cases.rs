@@ -9,6 +9,7 @@ use axum::Json;
 use chrono::Utc;
 use clearline_domain::{Stage, Status, WaitReason};
 use clearline_platform::http::{ApiError, ApiPath, ApiQuery, AuthUser};
+use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -91,10 +92,14 @@ pub async fn list_cases(
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let offset = query.offset.unwrap_or(0);
     let now = Utc::now();
-    let (rows, total) = queries::list_cases(&app.db, &filter, now, limit, offset).await?;
+    // One connection for the total and the page (see `get_backlog`).
+    let txn = app.db.begin().await?;
+    let (rows, total) = queries::list_cases(&txn, &filter, now, limit, offset).await?;
+    txn.commit().await?;
     Ok(Json(CasePage {
         items: rows.iter().map(|row| CaseItem::new(row, now)).collect(),
-        total,
+        total: total.n,
+        total_capped: total.capped,
         limit,
         offset,
     }))

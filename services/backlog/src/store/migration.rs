@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(DeadLetterReplays),
             Box::new(super::watch_migration::WatchColumns),
             Box::new(crate::clearance::store::ClearanceTables),
+            Box::new(super::dashboard_migration::DashboardReads),
         ]
     }
 }

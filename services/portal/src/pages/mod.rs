@@ -12,6 +12,7 @@ pub mod clerk;
 pub mod dashboard;
 pub mod errors;
 pub mod fulfilment;
+pub mod pipes;
 pub mod public;
 
 use crate::i18n::{Lang, Texts};
