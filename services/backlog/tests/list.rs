@@ -126,23 +126,25 @@ async fn a_count_past_the_cap_says_so(backend: Backend) {
     let now = Utc::now();
     // Rows written straight into the table: this is about counting, not projecting.
     let rows = COUNT_CAP + 5;
-    let values: Vec<String> = (0..rows)
-        .map(|n| {
-            format!(
-                "('{}', 'u1-{n}', 'u1', 'residence_permit', 'pending_approval', 'approval', 'approver', $1, 0, 0)",
-                Uuid::now_v7()
-            )
-        })
-        .collect();
-    for chunk in values.chunks(500) {
+    let numbers: Vec<u64> = (0..rows).collect();
+    for chunk in numbers.chunks(500) {
+        let mut values = vec![sea_orm::Value::from(now)];
+        let mut tuples = Vec::new();
+        for n in chunk {
+            values.push(Uuid::now_v7().into());
+            tuples.push(format!(
+                "(${}, 'u1-{n}', 'u1', 'residence_permit', 'pending_approval', 'approval', 'approver', $1, 0, 0)",
+                values.len()
+            ));
+        }
         db.db
             .execute(sea_orm::Statement::from_sql_and_values(
                 db.db.get_database_backend(),
                 format!(
                     "INSERT INTO backlog_cases (case_id, case_number, unit, service_type, status, stage, wait_reason, updated_at, last_sequence, event_count) VALUES {}",
-                    chunk.join(", ")
+                    tuples.join(", ")
                 ),
-                [now.into()],
+                values,
             ))
             .await
             .unwrap();

@@ -112,7 +112,7 @@ mod tests {
     #[test]
     fn staying_put_or_staying_unknown_changes_nothing() {
         assert!(changes(Some(key(Status::Received)), Some(key(Status::Received))).is_empty());
-        assert!(changes(None, None).is_empty());
+        assert!(changes::<CountKey>(None, None).is_empty());
         assert_eq!(
             changes(None, Some(key(Status::Booked))),
             vec![(key(Status::Booked), 1)]
