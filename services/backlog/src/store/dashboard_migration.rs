@@ -26,10 +26,12 @@ impl MigrationTrait for DashboardReads {
                     PRIMARY KEY (unit, due_day)
                 )",
                 // The list's order (soonest due, then oldest received, then id), so a page is
-                // read in order instead of sorting every match: unfiltered or loosely
-                // filtered lists walk the first; a status (and unit) the second.
+                // read in order instead of sorting every match: an unfiltered list walks the
+                // first, a unit's or a status's the others (a stage's walks stage_due), and
+                // a second filter is checked row by row along the way.
                 "CREATE INDEX backlog_cases_due_order ON backlog_cases (due_at, received_at, case_id)",
-                "CREATE INDEX backlog_cases_status_unit_due ON backlog_cases (status, unit, due_at, received_at, case_id)",
+                "CREATE INDEX backlog_cases_unit_due ON backlog_cases (unit, due_at, received_at, case_id)",
+                "CREATE INDEX backlog_cases_status_due ON backlog_cases (status, due_at, received_at, case_id)",
             ],
         )
         .await?;
