@@ -87,6 +87,7 @@ pub async fn count_all<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
@@ -105,9 +106,10 @@ mod tests {
 
     #[test]
     fn only_open_cases_with_a_due_time_count() {
-        let due = Some(Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap());
+        let at = Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap();
+        let due = Some(at);
         let key = DueKey::of("u1", Some(Status::PendingApproval), due).unwrap();
-        assert_eq!(key.due_day, day_of(due.unwrap()));
+        assert_eq!(key.due_day, day_of(at));
         assert_eq!(DueKey::of("u1", Some(Status::Closed), due), None);
         assert_eq!(DueKey::of("u1", None, due), None);
         assert_eq!(
