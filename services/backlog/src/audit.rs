@@ -6,7 +6,7 @@
 use crate::dashboard;
 use crate::projection::due;
 use crate::projection::{self, Policy, Recorded};
-use crate::store::{case, BacklogCases};
+use crate::store::{case, queries, BacklogCases};
 use clearline_contracts::CaseEvent;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryOrder, QuerySelect, Statement,
@@ -69,8 +69,16 @@ pub async fn check(
             findings.rows.push(drift);
         }
     }
-    findings.recounted(dashboard::verify(db, None).await?);
+    findings.recounted(recount(db).await?);
     Ok(findings)
+}
+
+/// The counters against a recount, both read in one snapshot (the consumer keeps writing).
+async fn recount(db: &DatabaseConnection) -> Result<crate::routes::dto::VerifyReport, DbErr> {
+    let txn = queries::snapshot(db).await?;
+    let report = dashboard::verify(&txn, None).await?;
+    txn.commit().await?;
+    Ok(report)
 }
 
 async fn row_drift<C: ConnectionTrait>(
@@ -213,6 +221,6 @@ async fn confirmed_drift(db: &DatabaseConnection, policy: &Policy) -> Result<Fin
         }
     }
     findings.rows = still;
-    findings.recounted(dashboard::verify(db, None).await?);
+    findings.recounted(recount(db).await?);
     Ok(findings)
 }

@@ -8,7 +8,7 @@ use crate::dashboard;
 use crate::figures::{self, Tally};
 use crate::store::queries::{self, OPEN_STAGES};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -37,8 +37,7 @@ impl Gauges {
     /// Computes the gauges now.
     pub async fn refresh(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
         let at = Utc::now();
-        // One connection for all the reads (see `routes::backlog::get_backlog`).
-        let txn = db.begin().await?;
+        let txn = queries::snapshot(db).await?;
         let text = render(&txn, at).await?;
         txn.commit().await?;
         self.0.send_replace(Some(Computed { text, at }));

@@ -2,12 +2,12 @@
 
 use super::dto::{BacklogView, VerifyReport};
 use super::readable_unit;
+use crate::store::queries;
 use crate::{dashboard, AppState};
 use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
 use clearline_platform::http::{ApiError, ApiQuery, AuthUser};
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -26,9 +26,7 @@ pub async fn get_backlog(
     ApiQuery(query): ApiQuery<UnitQuery>,
 ) -> Result<Json<BacklogView>, ApiError> {
     let unit = readable_unit(&user, query.unit)?;
-    // One connection for the view's two dozen small reads: SQLite's pool has a single
-    // connection, and read by read they would each queue behind the consumer's batches.
-    let txn = app.db.begin().await?;
+    let txn = queries::snapshot(&app.db).await?;
     let view = dashboard::backlog(&txn, unit.as_deref(), Utc::now()).await?;
     txn.commit().await?;
     Ok(Json(view))
@@ -44,7 +42,9 @@ pub async fn verify(
     ApiQuery(query): ApiQuery<UnitQuery>,
 ) -> Result<Json<VerifyReport>, ApiError> {
     let unit = readable_unit(&user, query.unit)?;
-    let report = dashboard::verify(&app.db, unit.as_deref()).await?;
+    let txn = queries::snapshot(&app.db).await?;
+    let report = dashboard::verify(&txn, unit.as_deref()).await?;
+    txn.commit().await?;
     if !report.ok {
         tracing::warn!(
             drifted = report.drift.len(),

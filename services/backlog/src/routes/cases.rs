@@ -9,7 +9,6 @@ use axum::Json;
 use chrono::Utc;
 use clearline_domain::{Stage, Status, WaitReason};
 use clearline_platform::http::{ApiError, ApiPath, ApiQuery, AuthUser};
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -92,8 +91,7 @@ pub async fn list_cases(
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let offset = query.offset.unwrap_or(0);
     let now = Utc::now();
-    // One connection for the total and the page (see `get_backlog`).
-    let txn = app.db.begin().await?;
+    let txn = queries::snapshot(&app.db).await?;
     let (rows, total) = queries::list_cases(&txn, &filter, now, limit, offset).await?;
     txn.commit().await?;
     Ok(Json(CasePage {

@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use clearline_domain::{Stage, Status, WaitReason};
 use sea_orm::sea_query::NullOrdering;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Statement, Value,
+    AccessMode, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, IsolationLevel, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Statement, TransactionTrait, Value,
 };
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -20,6 +21,23 @@ pub const OPEN_STAGES: [Stage; 3] = [Stage::Intake, Stage::Approval, Stage::Fulf
 
 fn open_stage_names() -> Vec<&'static str> {
     OPEN_STAGES.iter().map(|s| s.as_str()).collect()
+}
+
+/// A read-only transaction in which every read sees the same committed state, so a view
+/// assembled from several reads (the dashboard, a recount against the counters) never
+/// mixes two moments. It also holds one connection for all of them: SQLite's pool has a
+/// single one, and read by read they would each queue behind the consumer's batches.
+pub async fn snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await
+    } else {
+        // SQLite in WAL mode: a transaction reads one snapshot from its first read on.
+        db.begin().await
+    }
 }
 
 /// The maintained counters, for one unit or all.
