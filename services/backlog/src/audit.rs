@@ -4,8 +4,9 @@
 //! this half on a schedule and exports the drift as a metric.
 
 use crate::dashboard;
+use crate::projection::due;
 use crate::projection::{self, Policy, Recorded};
-use crate::store::{case, BacklogCases};
+use crate::store::{case, queries, BacklogCases};
 use clearline_contracts::CaseEvent;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryOrder, QuerySelect, Statement,
@@ -32,11 +33,18 @@ pub struct Findings {
     /// Counters that differ from a recount of the rows: (unit, service type, status,
     /// maintained, counted).
     pub counters: Vec<crate::routes::dto::Drift>,
+    /// Due-day counters that differ from a recount of the rows.
+    pub due_counters: Vec<crate::routes::dto::DueDrift>,
 }
 
 impl Findings {
     pub fn drift(&self) -> usize {
-        self.rows.len() + self.counters.len()
+        self.rows.len() + self.counters.len() + self.due_counters.len()
+    }
+
+    fn recounted(&mut self, report: crate::routes::dto::VerifyReport) {
+        self.counters = report.drift;
+        self.due_counters = report.due_drift;
     }
 }
 
@@ -61,8 +69,16 @@ pub async fn check(
             findings.rows.push(drift);
         }
     }
-    findings.counters = dashboard::verify(db, None).await?.drift;
+    findings.recounted(recount(db).await?);
     Ok(findings)
+}
+
+/// The counters against a recount, both read in one snapshot (the consumer keeps writing).
+async fn recount(db: &DatabaseConnection) -> Result<crate::routes::dto::VerifyReport, DbErr> {
+    let txn = queries::snapshot(db).await?;
+    let report = dashboard::verify(&txn, None).await?;
+    txn.commit().await?;
+    Ok(report)
 }
 
 async fn row_drift<C: ConnectionTrait>(
@@ -102,7 +118,7 @@ pub async fn repair(
     let txn = db.begin().await?;
     let backend = txn.get_database_backend();
     if backend == sea_orm::DatabaseBackend::Postgres {
-        txn.execute_unprepared("LOCK TABLE case_counts IN EXCLUSIVE MODE")
+        txn.execute_unprepared("LOCK TABLE case_counts, due_counts IN EXCLUSIVE MODE")
             .await?;
     }
     let mut repaired = Repaired::default();
@@ -135,7 +151,8 @@ pub async fn repair(
             }
         }
     }
-    if !dashboard::verify(&txn, None).await?.drift.is_empty() {
+    let report = dashboard::verify(&txn, None).await?;
+    if !report.drift.is_empty() {
         txn.execute_unprepared("DELETE FROM case_counts").await?;
         txn.execute_unprepared(
             "INSERT INTO case_counts (unit, service_type, status, n)
@@ -143,6 +160,11 @@ pub async fn repair(
              WHERE status IS NOT NULL GROUP BY unit, service_type, status",
         )
         .await?;
+        repaired.counters_rewritten = true;
+    }
+    if !report.due_drift.is_empty() {
+        txn.execute_unprepared("DELETE FROM due_counts").await?;
+        due::count_all(&txn).await?;
         repaired.counters_rewritten = true;
     }
     txn.commit().await?;
@@ -199,6 +221,6 @@ async fn confirmed_drift(db: &DatabaseConnection, policy: &Policy) -> Result<Fin
         }
     }
     findings.rows = still;
-    findings.counters = dashboard::verify(db, None).await?.drift;
+    findings.recounted(recount(db).await?);
     Ok(findings)
 }

@@ -1,5 +1,6 @@
-//! The dashboard and the audit, assembled from the counters (counts), and from indexed
-//! reads of the cases for what depends on the clock (oldest open, overdue).
+//! The dashboard and the audit, assembled from the counters (counts; overdue as the
+//! due-day counters of past days), and from indexed reads of the cases for what depends
+//! on the clock (oldest open per unit and stage, today's overdue).
 
 use crate::figures::{self, Tally};
 use crate::routes::dto::{BacklogView, Figures, OpenCounts, UnitBacklog, VerifyReport};
@@ -91,13 +92,17 @@ fn figures_of(tally: &Tally, oldest_open_age_seconds: Option<i64>, overdue: i64)
     }
 }
 
-/// Recounts the cases and compares with the maintained counters.
+/// Recounts the cases and compares with the maintained counters, both kinds.
 pub async fn verify<C: ConnectionTrait>(db: &C, unit: Option<&str>) -> Result<VerifyReport, DbErr> {
     let counted = queries::recount(db, unit).await?;
     let maintained = queries::counters(db, unit).await?;
     let drift = figures::drift(&counted, &maintained);
+    let due_counted = queries::recount_due(db, unit).await?;
+    let due_maintained = queries::due_counters(db, unit).await?;
+    let due_drift = figures::due_drift(&due_counted, &due_maintained);
     Ok(VerifyReport {
-        ok: drift.is_empty(),
+        ok: drift.is_empty() && due_drift.is_empty(),
         drift,
+        due_drift,
     })
 }

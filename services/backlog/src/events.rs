@@ -1,7 +1,7 @@
 //! The backlog listens to every event: each one lands in the timeline and re-derives its
 //! case (see [`crate::projection`]).
 
-use crate::projection::{self, counts, Applied, CountKey, Policy};
+use crate::projection::{self, Applied, Moves, Policy};
 use clearline_contracts::{CaseEvent, EventKind};
 use clearline_platform::consumer::EventHandler;
 use sea_orm::DatabaseTransaction;
@@ -22,7 +22,7 @@ impl BacklogEvents {
 
 impl EventHandler for BacklogEvents {
     /// The counter changes of the batch's events, written once at the end.
-    type Batch = Vec<(CountKey, i64)>;
+    type Batch = Moves;
 
     fn handles(&self, _: EventKind) -> bool {
         true
@@ -47,7 +47,7 @@ impl EventHandler for BacklogEvents {
     }
 
     async fn finish(&self, txn: &DatabaseTransaction, batch: Self::Batch) -> anyhow::Result<()> {
-        counts::bump_all(txn, &batch).await?;
+        batch.write(txn).await?;
         Ok(())
     }
 }

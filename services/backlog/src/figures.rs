@@ -2,8 +2,8 @@
 //! is one of these sums, so `open = received − finished` holds per unit and stage by
 //! construction, not by care.
 
-use crate::store::count;
 use crate::store::queries::OPEN_STAGES;
+use crate::store::{count, due_count};
 use clearline_domain::{Stage, Status};
 use std::collections::BTreeMap;
 
@@ -99,6 +99,36 @@ pub fn drift(counted: &[count::Model], maintained: &[count::Model]) -> Vec<Drift
                 maintained,
             },
         )
+        .collect()
+}
+
+/// A due-day counter whose maintained value differs from a recount of the cases.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct DueDrift {
+    pub unit: String,
+    /// Days since 1970-01-01 (UTC) of the cases' due time.
+    pub due_day: i64,
+    pub counted: i64,
+    pub maintained: i64,
+}
+
+/// Compares recounted due-day counters with the maintained ones; a missing row counts as zero.
+pub fn due_drift(counted: &[due_count::Model], maintained: &[due_count::Model]) -> Vec<DueDrift> {
+    let mut both: BTreeMap<(&str, i64), (i64, i64)> = BTreeMap::new();
+    for row in counted {
+        both.entry((&row.unit, row.due_day)).or_default().0 += row.n;
+    }
+    for row in maintained {
+        both.entry((&row.unit, row.due_day)).or_default().1 += row.n;
+    }
+    both.into_iter()
+        .filter(|(_, (c, m))| c != m)
+        .map(|((unit, due_day), (counted, maintained))| DueDrift {
+            unit: unit.to_string(),
+            due_day,
+            counted,
+            maintained,
+        })
         .collect()
 }
 

@@ -66,6 +66,10 @@ pub struct Config {
     /// How often the backlog audits its own read model (ms); the drift goes to `/metrics`.
     #[arg(long, env = "CLEARLINE_SELF_CHECK_MS", default_value_t = DEFAULT_SELF_CHECK_MS)]
     pub self_check_ms: u64,
+    /// How often the business gauges on `/metrics` are computed (ms); scrapes read the
+    /// last computation.
+    #[arg(long, env = "CLEARLINE_GAUGES_MS", default_value_t = DEFAULT_GAUGES_MS)]
+    pub gauges_ms: u64,
     #[command(flatten)]
     pub clearance: clearance::ClearanceConfig,
 }
@@ -74,6 +78,7 @@ const DEFAULT_WARNING_PERCENT: u8 = 75;
 const DEFAULT_STUCK_AFTER_MS: u64 = 15 * 60 * 1000;
 const DEFAULT_WATCH_MS: u64 = 5_000;
 const DEFAULT_SELF_CHECK_MS: u64 = 5 * 60 * 1000;
+const DEFAULT_GAUGES_MS: u64 = 5_000;
 
 impl Config {
     /// The defaults the command line has, for the all-in-one runner and tests.
@@ -86,6 +91,7 @@ impl Config {
             stuck_after_ms: DEFAULT_STUCK_AFTER_MS,
             watch_ms: DEFAULT_WATCH_MS,
             self_check_ms: DEFAULT_SELF_CHECK_MS,
+            gauges_ms: DEFAULT_GAUGES_MS,
             clearance: clearance::ClearanceConfig::default(),
         }
     }
@@ -123,6 +129,8 @@ pub struct Application {
     watch_every: Duration,
     self_check_every: Duration,
     day_clock: clearance::DayClock,
+    gauges: metrics::Gauges,
+    gauges_every: Duration,
 }
 
 impl Application {
@@ -130,6 +138,8 @@ impl Application {
         let policy = Arc::new(config.policy()?);
         let state_policy = policy.clone();
         let clock = config.clearance.clock(&policy.calendar);
+        let gauges = metrics::Gauges::default();
+        let scraped = gauges.clone();
         let bound = Bound::build::<store::Migrator>(
             SERVICE,
             DEFAULT_PORT,
@@ -145,7 +155,7 @@ impl Application {
                     router: routes::router(state.clone())
                         .merge(routes::clearance_router(state, clock)),
                     openapi: routes::ApiDoc::openapi(),
-                    probe: scrape_metrics(infra),
+                    probe: scrape_metrics(infra, scraped),
                 }
             },
         )
@@ -156,6 +166,8 @@ impl Application {
             watch_every: Duration::from_millis(config.watch_ms),
             self_check_every: Duration::from_millis(config.self_check_ms),
             day_clock: clock,
+            gauges,
+            gauges_every: Duration::from_millis(config.gauges_ms),
         })
     }
 
@@ -181,6 +193,10 @@ impl Application {
             self.self_check_every,
             shutdown.clone(),
         ));
+        clocks.spawn(
+            self.gauges
+                .run(infra.db.clone(), self.gauges_every, shutdown.clone()),
+        );
         clocks.spawn(clearance::run(
             infra.db.clone(),
             self.day_clock,
@@ -194,19 +210,10 @@ impl Application {
     }
 }
 
-/// The pipe metrics every service reports, plus the business figures read at scrape time.
-fn scrape_metrics(infra: &Infra) -> InfraProbe {
-    let db = infra.db.clone();
+/// The pipe metrics every service reports, plus the business figures as last computed.
+fn scrape_metrics(infra: &Infra, gauges: metrics::Gauges) -> InfraProbe {
     infra.probe(Some(events::CONSUMER)).with_metrics(move || {
-        let db = db.clone();
-        Box::pin(async move {
-            metrics::render(&db, Utc::now())
-                .await
-                .unwrap_or_else(|error| {
-                    // A failed scrape shows as missing series; the pipe metrics still go out.
-                    tracing::warn!(%error, "backlog metrics not read");
-                    String::new()
-                })
-        })
+        let text = gauges.text(Utc::now());
+        Box::pin(async move { text })
     })
 }

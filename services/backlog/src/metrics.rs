@@ -1,13 +1,76 @@
-//! The backlog's business gauges for `/metrics`, read at scrape time: counts from the
-//! maintained counters, ages and overdue from indexed reads of the cases.
+//! The backlog's business gauges for `/metrics`: counts from the maintained counters,
+//! ages and overdue from indexed reads of the cases. They are computed every few seconds
+//! by [`Gauges::run`], not per scrape, so any number of scrapers (Prometheus, the portal's
+//! pipes panel) cost the database nothing; `clearline_backlog_gauges_age_seconds` says how
+//! old the figures are.
 
 use crate::dashboard;
 use crate::figures::{self, Tally};
 use crate::store::queries::{self, OPEN_STAGES};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// The business gauges as last computed, shared by the task that computes them and the
+/// scrapes that read them.
+#[derive(Clone)]
+pub struct Gauges(Arc<watch::Sender<Option<Computed>>>);
+
+#[derive(Clone)]
+struct Computed {
+    text: String,
+    at: DateTime<Utc>,
+}
+
+impl Default for Gauges {
+    fn default() -> Self {
+        Gauges(Arc::new(watch::Sender::new(None)))
+    }
+}
+
+impl Gauges {
+    /// Computes the gauges now.
+    pub async fn refresh(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        let at = Utc::now();
+        let txn = queries::snapshot(db).await?;
+        let text = render(&txn, at).await?;
+        txn.commit().await?;
+        self.0.send_replace(Some(Computed { text, at }));
+        Ok(())
+    }
+
+    /// The last figures and their age; nothing before the first computation (the series
+    /// are missing rather than zero).
+    pub fn text(&self, now: DateTime<Utc>) -> String {
+        let Some(computed) = self.0.borrow().clone() else {
+            return String::new();
+        };
+        let mut out = Text(computed.text);
+        out.family("clearline_backlog_gauges_age_seconds", "gauge");
+        let age = (now - computed.at).num_seconds().max(0);
+        let _ = writeln!(out.0, "clearline_backlog_gauges_age_seconds {age}");
+        out.0
+    }
+
+    /// Recomputes every `every` until `shutdown`, starting at once.
+    pub async fn run(self, db: DatabaseConnection, every: Duration, shutdown: CancellationToken) {
+        loop {
+            if let Err(error) = self.refresh(&db).await {
+                // The last figures stay, and their age shows they are stale.
+                tracing::warn!(%error, "backlog gauges not computed; will retry");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+}
 
 /// Prometheus text (with `# TYPE` lines) for every unit the counters know.
 pub async fn render<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Result<String, DbErr> {

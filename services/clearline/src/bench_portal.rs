@@ -67,7 +67,11 @@ pub async fn run(args: BenchPortalArgs) -> anyhow::Result<()> {
         applied.as_secs_f64()
     );
     let case_id = bench::some_case(&urls[3], &keys).await?;
+    let load_before = machine::load_average();
+    let alerts_before = bench::alerts_raised(&urls[3]).await?;
     let timings = bench::time_pages(&portal, DEMO_PASSWORD, args.samples, case_id).await?;
+    let load_after = machine::load_average();
+    let alerts_during = bench::alerts_raised(&urls[3]).await? - alerts_before;
 
     let database = if args.dev.database_url.is_some() {
         "postgres"
@@ -88,6 +92,10 @@ pub async fn run(args: BenchPortalArgs) -> anyhow::Result<()> {
         machine::hostname()
     );
     let _ = writeln!(section, "- commit: {}", machine::git_commit());
+    let _ = writeln!(
+        section,
+        "- load average (1/5/15 min): {load_before} before timing, {load_after} after; the backlog's watch raised {alerts_during:.0} alerts while pages were timed ({alerts_before:.0} before)"
+    );
     let _ = writeln!(
         section,
         "- settings: `clearline bench-portal --cases {} --samples {}`{}, {} build; one request at a time over loopback, each page's time is the whole answer (the portal's calls to the services included)\n",

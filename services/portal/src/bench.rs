@@ -141,6 +141,18 @@ pub async fn wait_applied(
     }
 }
 
+/// Alerts the backlog's watch has raised so far (warnings, breaches, stuck hand-overs).
+/// Seeded cases cross their thresholds all at once, and the watch announces them a few
+/// hundred per tick, so the report says how much of that was going on while pages were
+/// timed.
+pub async fn alerts_raised(backlog_url: &str) -> anyhow::Result<f64> {
+    let text = reqwest::get(format!("{backlog_url}/metrics"))
+        .await?
+        .text()
+        .await?;
+    Ok(gauge(&text, "backlog_alerts_total").unwrap_or(0.0))
+}
+
 /// A page's timings.
 #[derive(Debug, Clone)]
 pub struct PageTiming {

@@ -74,6 +74,7 @@ pub struct AppState {
     pub cookies: session::CookiePolicy,
     pub flows: pages::dashboard::FlowCache,
     pub panels: pages::panels::RatesCache,
+    pub pipes: pages::pipes::PipesCache,
 }
 
 /// A built portal: connected, migrated and bound, not yet serving.
@@ -104,6 +105,7 @@ impl Application {
                     cookies,
                     flows: pages::dashboard::FlowCache::default(),
                     panels: pages::panels::RatesCache::default(),
+                    pipes: pages::pipes::PipesCache::default(),
                 };
                 Parts {
                     router: pages::router(state),

@@ -7,6 +7,7 @@ use super::derive::CaseState;
 use crate::store::case;
 use clearline_domain::Status;
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
+use std::collections::BTreeMap;
 
 /// Where a case is counted; a case without a known status is not counted.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -35,7 +36,8 @@ impl CountKey {
 }
 
 /// The counter changes that move a case from `old` to `new`: nothing when it stays put.
-pub fn changes(old: Option<CountKey>, new: Option<CountKey>) -> Vec<(CountKey, i64)> {
+/// The same rule for every maintained counter (these, and [`super::due`]'s).
+pub fn changes<K: PartialEq>(old: Option<K>, new: Option<K>) -> Vec<(K, i64)> {
     if old == new {
         return Vec::new();
     }
@@ -48,16 +50,20 @@ pub fn changes(old: Option<CountKey>, new: Option<CountKey>) -> Vec<(CountKey, i
 /// Writes counter changes: summed per counter, zero sums skipped, in key order, so two
 /// transactions touching the same counters take their row locks in one order.
 pub async fn bump_all<C: ConnectionTrait>(db: &C, moves: &[(CountKey, i64)]) -> Result<(), DbErr> {
-    let mut summed: std::collections::BTreeMap<&CountKey, i64> = Default::default();
+    for (key, delta) in summed(moves) {
+        bump(db, key, delta).await?;
+    }
+    Ok(())
+}
+
+/// Counter changes summed per counter, in key order, without the ones that cancel out.
+pub fn summed<K: Ord>(moves: &[(K, i64)]) -> BTreeMap<&K, i64> {
+    let mut summed: BTreeMap<&K, i64> = BTreeMap::new();
     for (key, delta) in moves {
         *summed.entry(key).or_default() += delta;
     }
-    for (key, delta) in summed {
-        if delta != 0 {
-            bump(db, key, delta).await?;
-        }
-    }
-    Ok(())
+    summed.retain(|_, delta| *delta != 0);
+    summed
 }
 
 /// Adds `delta` to one counter, creating it at `delta` the first time.
@@ -106,7 +112,7 @@ mod tests {
     #[test]
     fn staying_put_or_staying_unknown_changes_nothing() {
         assert!(changes(Some(key(Status::Received)), Some(key(Status::Received))).is_empty());
-        assert!(changes(None, None).is_empty());
+        assert!(changes::<CountKey>(None, None).is_empty());
         assert_eq!(
             changes(None, Some(key(Status::Booked))),
             vec![(key(Status::Booked), 1)]

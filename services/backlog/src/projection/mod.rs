@@ -4,6 +4,8 @@
 //! - [`record`]: an event as stored (envelope facts + non-personal details).
 //! - [`derive`]: the case row as a pure function of its events.
 //! - [`counts`]: the maintained counters and how a case moves between them.
+//! - [`due`]: the due-day counters the overdue figure is summed from.
+//! - [`moves`]: both counters' changes, gathered and written once per batch.
 //!
 //! Because the row is derived from the *set* of stored events, and storing an event twice
 //! is a no-op, the read model converges whatever the arrival order and however often the
@@ -13,11 +15,14 @@ pub mod attention;
 pub mod clocks;
 pub mod counts;
 pub mod derive;
+pub mod due;
+pub mod moves;
 pub mod policy;
 pub mod record;
 
 pub use counts::CountKey;
 pub use derive::{derive, CaseState};
+pub use moves::Moves;
 pub use policy::Policy;
 pub use record::{Detail, Recorded};
 
@@ -50,7 +55,7 @@ pub async fn apply(
     policy: &Policy,
 ) -> Result<Applied, DbErr> {
     let (applied, moves) = project(txn, event, policy).await?;
-    counts::bump_all(txn, &moves).await?;
+    moves.write(txn).await?;
     Ok(applied)
 }
 
@@ -61,14 +66,14 @@ pub async fn project(
     txn: &DatabaseTransaction,
     event: &CaseEvent,
     policy: &Policy,
-) -> Result<(Applied, Vec<(CountKey, i64)>), DbErr> {
+) -> Result<(Applied, Moves), DbErr> {
     let Some(recorded) = Recorded::from_event(event) else {
         return Err(DbErr::Custom(
             "an event without a payload cannot be projected".into(),
         ));
     };
     if !store_event(txn, &recorded).await? {
-        return Ok((Applied::Duplicate, Vec::new()));
+        return Ok((Applied::Duplicate, Moves::default()));
     }
     let old = lock_case(txn, &recorded).await?;
     let events = load_events(txn, recorded.case_id).await?;
@@ -76,7 +81,7 @@ pub async fn project(
         return Err(DbErr::RecordNotFound("the event just stored".into()));
     };
     save_case(txn, &state).await?;
-    let moves = counts::changes(CountKey::of_row(&old), CountKey::of_state(&state));
+    let moves = Moves::between(&old, &state);
     let applied = Applied::Projected {
         from: old.status(),
         to: state.status,

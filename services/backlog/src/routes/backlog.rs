@@ -2,6 +2,7 @@
 
 use super::dto::{BacklogView, VerifyReport};
 use super::readable_unit;
+use crate::store::queries;
 use crate::{dashboard, AppState};
 use axum::extract::State;
 use axum::Json;
@@ -25,7 +26,9 @@ pub async fn get_backlog(
     ApiQuery(query): ApiQuery<UnitQuery>,
 ) -> Result<Json<BacklogView>, ApiError> {
     let unit = readable_unit(&user, query.unit)?;
-    let view = dashboard::backlog(&app.db, unit.as_deref(), Utc::now()).await?;
+    let txn = queries::snapshot(&app.db).await?;
+    let view = dashboard::backlog(&txn, unit.as_deref(), Utc::now()).await?;
+    txn.commit().await?;
     Ok(Json(view))
 }
 
@@ -39,7 +42,9 @@ pub async fn verify(
     ApiQuery(query): ApiQuery<UnitQuery>,
 ) -> Result<Json<VerifyReport>, ApiError> {
     let unit = readable_unit(&user, query.unit)?;
-    let report = dashboard::verify(&app.db, unit.as_deref()).await?;
+    let txn = queries::snapshot(&app.db).await?;
+    let report = dashboard::verify(&txn, unit.as_deref()).await?;
+    txn.commit().await?;
     if !report.ok {
         tracing::warn!(
             drifted = report.drift.len(),

@@ -104,10 +104,13 @@ pub async fn list_cases(
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let offset = query.offset.unwrap_or(0);
     let now = Utc::now();
-    let (rows, total) = queries::list_cases(&app.db, &filter, now, limit, offset).await?;
+    let txn = queries::snapshot(&app.db).await?;
+    let (rows, total) = queries::list_cases(&txn, &filter, now, limit, offset).await?;
+    txn.commit().await?;
     Ok(Json(CasePage {
         items: rows.iter().map(|row| CaseItem::new(row, now)).collect(),
-        total,
+        total: total.n,
+        total_capped: total.capped,
         limit,
         offset,
     }))

@@ -1,7 +1,7 @@
 //! The backlog's JSON shapes. Nothing here is personal: the read model holds case numbers,
 //! staff ids and non-personal details only.
 
-pub use crate::figures::Drift;
+pub use crate::figures::{Drift, DueDrift};
 use crate::store::{case, event};
 use chrono::{DateTime, Utc};
 use clearline_domain::Stage;
@@ -117,8 +117,12 @@ impl CaseItem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CasePage {
     pub items: Vec<CaseItem>,
-    /// Cases matching the filters, across all pages.
+    /// Cases matching the filters, across all pages; with `total_capped`, a lower bound.
     pub total: u64,
+    /// More than `total` cases match: a filter the counters cannot answer (overdue, wait
+    /// reason, …) is counted only up to a cap. Show it as "10,000+", not as a count.
+    #[serde(default)]
+    pub total_capped: bool,
     pub limit: u64,
     pub offset: u64,
 }
@@ -170,4 +174,7 @@ pub struct CaseDetail {
 pub struct VerifyReport {
     pub ok: bool,
     pub drift: Vec<Drift>,
+    /// Due-day counters (behind the overdue figure) that differ from a recount.
+    #[serde(default)]
+    pub due_drift: Vec<DueDrift>,
 }

@@ -45,6 +45,7 @@ use utoipa::OpenApi;
         dto::TimelineEntry,
         dto::VerifyReport,
         dto::Drift,
+        dto::DueDrift,
         clearance::SetReason,
         crate::clearance::ClearanceReport,
         crate::clearance::DayFigures,

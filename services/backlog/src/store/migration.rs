@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(super::watch_migration::WatchColumns),
             Box::new(crate::clearance::store::ClearanceTables),
             Box::new(super::sla::OpenSlaIndex),
+            Box::new(super::dashboard_migration::DashboardReads),
         ]
     }
 }

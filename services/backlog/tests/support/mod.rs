@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use clearline_backlog::projection::{self, Applied, Policy};
-use clearline_backlog::store::{count, queries, CaseCounts, Migrator};
+use clearline_backlog::store::{count, due_count, queries, CaseCounts, DueCounts, Migrator};
 use clearline_contracts::{v1, CaseEvent, EventDraft, Payload};
 use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
 use sea_orm_migration::MigratorTrait;
@@ -194,10 +194,21 @@ impl TestDb {
         recounted.sort_by(|a, b| {
             (&a.unit, &a.service_type, &a.status).cmp(&(&b.unit, &b.service_type, &b.status))
         });
+        let mut due: Vec<due_count::Model> = DueCounts::find()
+            .all(&self.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.n != 0)
+            .collect();
+        due.sort_by(|a, b| (&a.unit, a.due_day).cmp(&(&b.unit, b.due_day)));
+        let due_recounted = queries::recount_due(&self.db, None).await.unwrap();
         Snapshot {
             cases: queries::all_cases(&self.db).await.unwrap(),
             counts,
             recounted,
+            due,
+            due_recounted,
         }
     }
 }
@@ -209,6 +220,9 @@ pub struct Snapshot {
     pub counts: Vec<count::Model>,
     /// The counters recounted from the cases, as `/verify` does.
     pub recounted: Vec<count::Model>,
+    /// The due-day counters, zeros left out, and their recount (in the same order).
+    pub due: Vec<due_count::Model>,
+    pub due_recounted: Vec<due_count::Model>,
 }
 
 /// Staff in the stories. Ids only: events never name residents.

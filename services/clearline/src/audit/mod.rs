@@ -240,6 +240,14 @@ async fn audit(
         "backlog: counters that differ from a recount",
         findings.counters.iter().map(|d| format!("{d:?}")).collect(),
     );
+    report.add(
+        "backlog: due-day counters (overdue) that differ from a recount",
+        findings
+            .due_counters
+            .iter()
+            .map(|d| format!("{d:?}"))
+            .collect(),
+    );
     Ok((
         report,
         Gaps {

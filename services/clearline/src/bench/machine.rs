@@ -94,6 +94,14 @@ pub fn describe() -> String {
     format!("{cores} cores ({model}), {mem_gib:.0} GiB RAM")
 }
 
+/// The 1, 5 and 15 minute load averages, as `/proc/loadavg` gives them.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "unknown".into(),
+        |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    )
+}
+
 pub fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map_or_else(|_| "this machine".into(), |h| h.trim().to_string())

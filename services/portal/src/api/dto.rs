@@ -144,6 +144,9 @@ pub struct CaseLookup {
 pub struct CasePage {
     pub items: Vec<CaseItem>,
     pub total: u64,
+    /// More than `total` match (the backlog counted only up to a cap).
+    #[serde(default)]
+    pub total_capped: bool,
     pub limit: u64,
     pub offset: u64,
 }

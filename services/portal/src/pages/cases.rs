@@ -206,9 +206,27 @@ struct SearchPage {
     /// The backlog refused a filter (a date it cannot read): nothing was searched.
     refused: Option<&'static str>,
     rows: Vec<ResultRow>,
-    total: u64,
+    /// "12,500", or "10,000+" when the backlog stopped counting.
+    total: String,
     prev: Option<String>,
     next: Option<String>,
+}
+
+/// A result count with thousands separators (the same in both languages); a lower bound
+/// ends in "+", so the page never presents a capped count as the number of matches.
+fn total_label(total: u64, capped: bool) -> String {
+    let digits = total.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    if capped {
+        out.push('+');
+    }
+    out
 }
 
 fn nonempty(value: &Option<String>) -> Option<&str> {
@@ -274,6 +292,7 @@ pub async fn search(
             let empty = CasePage {
                 items: Vec::new(),
                 total: 0,
+                total_capped: false,
                 limit: PAGE_SIZE,
                 offset: 0,
             };
@@ -360,9 +379,10 @@ pub async fn search(
         received_to: chosen(&query.received_to),
         refused,
         rows,
-        total: page.total,
+        total: total_label(page.total, page.total_capped),
         prev: (offset > 0).then(|| link(offset.saturating_sub(PAGE_SIZE))),
-        next: (offset + PAGE_SIZE < page.total).then(|| link(offset + PAGE_SIZE)),
+        next: (page.total_capped || offset + PAGE_SIZE < page.total)
+            .then(|| link(offset + PAGE_SIZE)),
     };
     render(lang, &search_page)
 }
@@ -443,4 +463,15 @@ pub async fn case_page(
         timeline: rows(&app, lang, &catalog, &detail),
     };
     render(lang, &page)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_capped_total_reads_as_a_lower_bound() {
+        assert_eq!(super::total_label(0, false), "0");
+        assert_eq!(super::total_label(12_500, false), "12,500");
+        assert_eq!(super::total_label(1_234_567, false), "1,234,567");
+        assert_eq!(super::total_label(10_000, true), "10,000+");
+    }
 }

@@ -1,11 +1,13 @@
 //! The supervisor's dashboard: open cases by stage and unit, oldest age, overdue, today's
-//! flow, the last 14 days, the age of open cases, the event pipes, and (from [`panels`])
-//! promised-time warnings and breaches per unit and the 30-day clearance rate. Every panel says how
-//! fresh its figures are; the page refreshes its panels when case events arrive.
+//! flow, the last 14 days, the age of open cases, the event pipes ([`super::pipes`]), and
+//! (from [`panels`]) promised-time warnings and breaches per unit and the 30-day clearance
+//! rate. Every panel says how fresh its figures are; the page refreshes its panels when case
+//! events arrive.
 
+use super::pipes::PipeRow;
 use super::{panels, render, Chrome, Nav, PageError, DASHBOARD};
 use crate::api::dto::{BacklogView, Flow};
-use crate::api::{gauge, ApiFailure, Service};
+use crate::api::{ApiFailure, Service};
 use crate::i18n::Lang;
 use crate::session::Viewer;
 use crate::{charts, clock, i18n, AppState};
@@ -29,14 +31,6 @@ pub struct UnitRow {
     pub total: i64,
     pub oldest: String,
     pub overdue: i64,
-}
-
-pub struct PipeRow {
-    pub service: String,
-    pub outbox_unsent: String,
-    pub consumer_pending: String,
-    pub dead_letters: String,
-    pub attention: bool,
 }
 
 #[derive(Template)]
@@ -147,7 +141,7 @@ pub async fn page(State(app): State<AppState>, viewer: Viewer) -> Result<Respons
         app.api
             .get::<BacklogView>(&token, Service::Backlog, "/api/v1/backlog"),
         app.flows.get(&app, &scope, &token, &flow_path),
-        pipes(&app, lang),
+        app.pipes.rows(&app, lang),
         panels::sla(&app, &token),
         panels::rates(&app, lang, &scope, &token),
     );
@@ -220,34 +214,4 @@ pub async fn page(State(app): State<AppState>, viewer: Viewer) -> Result<Respons
         rates,
     };
     render(lang, &page)
-}
-
-/// Each service's outbox, consumer and dead letters, read from its `/metrics`.
-async fn pipes(app: &AppState, lang: Lang) -> (Vec<PipeRow>, chrono::DateTime<Utc>) {
-    let texts = futures::future::join_all(Service::ALL.iter().map(|s| app.api.metrics(*s))).await;
-    let missing = lang.t().unavailable;
-    let show = |v: Option<f64>| v.map_or_else(|| missing.to_string(), |v| format!("{v:.0}"));
-    let rows = Service::ALL
-        .iter()
-        .zip(texts)
-        .map(|(service, text)| {
-            let text = text.unwrap_or_default();
-            let unsent = gauge(&text, "clearline_outbox_unsent");
-            let pending = gauge(&text, "clearline_consumer_pending");
-            let dead = gauge(&text, "clearline_dead_letters");
-            PipeRow {
-                service: i18n::service(lang, service.name()),
-                attention: dead.is_some_and(|d| d > 0.0) || text.is_empty(),
-                // The backlog emits nothing, so it has no outbox to show.
-                outbox_unsent: if *service == Service::Backlog {
-                    "—".into()
-                } else {
-                    show(unsent)
-                },
-                consumer_pending: show(pending),
-                dead_letters: show(dead),
-            }
-        })
-        .collect();
-    (rows, Utc::now())
 }

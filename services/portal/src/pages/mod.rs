@@ -16,6 +16,7 @@ pub mod dead_letters;
 pub mod errors;
 pub mod fulfilment;
 pub mod panels;
+pub mod pipes;
 pub mod public;
 
 use crate::api::ApiFailure;

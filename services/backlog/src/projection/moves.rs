@@ -1,0 +1,36 @@
+//! What a case's re-derivation changes in the maintained counters: the status counters
+//! ([`super::counts`]) and the due-day counters ([`super::due`]). Gathered per event and
+//! written once per batch, status counters first, each in key order, so parallel
+//! transactions take the counters' row locks in one order.
+
+use super::counts::{self, changes, CountKey};
+use super::derive::CaseState;
+use super::due::{self, DueKey};
+use crate::store::case;
+use sea_orm::{ConnectionTrait, DbErr};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Moves {
+    pub counts: Vec<(CountKey, i64)>,
+    pub due: Vec<(DueKey, i64)>,
+}
+
+impl Moves {
+    /// From the row as it was to the case as re-derived.
+    pub fn between(old: &case::Model, new: &CaseState) -> Moves {
+        Moves {
+            counts: changes(CountKey::of_row(old), CountKey::of_state(new)),
+            due: changes(DueKey::of_row(old), DueKey::of_state(new)),
+        }
+    }
+
+    pub fn extend(&mut self, other: Moves) {
+        self.counts.extend(other.counts);
+        self.due.extend(other.due);
+    }
+
+    pub async fn write<C: ConnectionTrait>(&self, db: &C) -> Result<(), DbErr> {
+        counts::bump_all(db, &self.counts).await?;
+        due::bump_all(db, &self.due).await
+    }
+}
