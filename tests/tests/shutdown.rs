@@ -94,17 +94,20 @@ async fn unsent_outbox_rows(system: &System) -> anyhow::Result<i64> {
     Ok(row.try_get("", "n")?)
 }
 
+/// The system on SQLite, its services given `grace` to stop.
+async fn with_grace(grace: Duration) -> anyhow::Result<System> {
+    let grace_ms = grace.as_millis().to_string();
+    System::spawn_with_env(
+        Backend::Sqlite,
+        &[("CLEARLINE_SHUTDOWN_GRACE_MS", &grace_ms)],
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_the_request_in_flight_and_leaves_nothing_unsent() -> anyhow::Result<()> {
     let grace = Duration::from_secs(8);
-    let mut system = System::spawn_with_env(
-        Backend::Sqlite,
-        &[(
-            "CLEARLINE_SHUTDOWN_GRACE_MS",
-            &grace.as_millis().to_string(),
-        )],
-    )
-    .await?;
+    let mut system = with_grace(grace).await?;
     let open = OpenRequest::start(&system, 1).await?;
 
     let intake = system.terminate("intake")?;
@@ -150,14 +153,7 @@ async fn sigterm_finishes_the_request_in_flight_and_leaves_nothing_unsent() -> a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_that_cannot_finish_ends_at_the_deadline_and_writes_nothing() -> anyhow::Result<()> {
     let grace = Duration::from_millis(1500);
-    let mut system = System::spawn_with_env(
-        Backend::Sqlite,
-        &[(
-            "CLEARLINE_SHUTDOWN_GRACE_MS",
-            &grace.as_millis().to_string(),
-        )],
-    )
-    .await?;
+    let mut system = with_grace(grace).await?;
     // A client that never finishes its request: the HTTP drain alone would wait 10 s.
     let open = OpenRequest::start(&system, 2).await?;
 
