@@ -4,8 +4,8 @@
 //! this half on a schedule and exports the drift as a metric.
 
 use crate::dashboard;
-use crate::projection::due;
 use crate::projection::{self, Policy, Recorded};
+use crate::projection::{due, flow};
 use crate::store::{case, queries, BacklogCases};
 use clearline_contracts::CaseEvent;
 use sea_orm::{
@@ -35,16 +35,19 @@ pub struct Findings {
     pub counters: Vec<crate::routes::dto::Drift>,
     /// Due-day counters that differ from a recount of the rows.
     pub due_counters: Vec<crate::routes::dto::DueDrift>,
+    /// Flow counters that differ from a recount of the rows.
+    pub flow_counters: Vec<crate::routes::dto::FlowDrift>,
 }
 
 impl Findings {
     pub fn drift(&self) -> usize {
-        self.rows.len() + self.counters.len() + self.due_counters.len()
+        self.rows.len() + self.counters.len() + self.due_counters.len() + self.flow_counters.len()
     }
 
     fn recounted(&mut self, report: crate::routes::dto::VerifyReport) {
         self.counters = report.drift;
         self.due_counters = report.due_drift;
+        self.flow_counters = report.flow_drift;
     }
 }
 
@@ -118,7 +121,7 @@ pub async fn repair(
     let txn = db.begin().await?;
     let backend = txn.get_database_backend();
     if backend == sea_orm::DatabaseBackend::Postgres {
-        txn.execute_unprepared("LOCK TABLE case_counts, due_counts IN EXCLUSIVE MODE")
+        txn.execute_unprepared("LOCK TABLE case_counts, due_counts, flow_counts IN EXCLUSIVE MODE")
             .await?;
     }
     let mut repaired = Repaired::default();
@@ -165,6 +168,11 @@ pub async fn repair(
     if !report.due_drift.is_empty() {
         txn.execute_unprepared("DELETE FROM due_counts").await?;
         due::count_all(&txn).await?;
+        repaired.counters_rewritten = true;
+    }
+    if !report.flow_drift.is_empty() {
+        txn.execute_unprepared("DELETE FROM flow_counts").await?;
+        flow::count_all(&txn).await?;
         repaired.counters_rewritten = true;
     }
     txn.commit().await?;

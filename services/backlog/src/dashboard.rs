@@ -4,6 +4,7 @@
 
 use crate::figures::{self, Tally};
 use crate::routes::dto::{BacklogView, Figures, OpenCounts, UnitBacklog, VerifyReport};
+use crate::store::flow_count;
 use crate::store::queries::{self, OPEN_STAGES};
 use chrono::{DateTime, Utc};
 use clearline_domain::{Stage, Status};
@@ -92,7 +93,7 @@ fn figures_of(tally: &Tally, oldest_open_age_seconds: Option<i64>, overdue: i64)
     }
 }
 
-/// Recounts the cases and compares with the maintained counters, both kinds.
+/// Recounts the cases and compares with the maintained counters, every kind.
 pub async fn verify<C: ConnectionTrait>(db: &C, unit: Option<&str>) -> Result<VerifyReport, DbErr> {
     let counted = queries::recount(db, unit).await?;
     let maintained = queries::counters(db, unit).await?;
@@ -100,9 +101,13 @@ pub async fn verify<C: ConnectionTrait>(db: &C, unit: Option<&str>) -> Result<Ve
     let due_counted = queries::recount_due(db, unit).await?;
     let due_maintained = queries::due_counters(db, unit).await?;
     let due_drift = figures::due_drift(&due_counted, &due_maintained);
+    let flow_counted = flow_count::recount(db, unit).await?;
+    let flow_maintained = flow_count::counters(db, unit).await?;
+    let flow_drift = figures::flow_drift(&flow_counted, &flow_maintained);
     Ok(VerifyReport {
-        ok: drift.is_empty() && due_drift.is_empty(),
+        ok: drift.is_empty() && due_drift.is_empty() && flow_drift.is_empty(),
         drift,
         due_drift,
+        flow_drift,
     })
 }

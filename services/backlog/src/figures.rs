@@ -3,7 +3,7 @@
 //! construction, not by care.
 
 use crate::store::queries::OPEN_STAGES;
-use crate::store::{count, due_count};
+use crate::store::{count, due_count, flow_count};
 use clearline_domain::{Stage, Status};
 use std::collections::BTreeMap;
 
@@ -75,26 +75,42 @@ pub struct Drift {
     pub maintained: i64,
 }
 
-/// Compares a recount with the maintained counters; a missing row counts as zero.
-pub fn drift(counted: &[count::Model], maintained: &[count::Model]) -> Vec<Drift> {
-    let mut both: BTreeMap<(&str, &str, &str), (i64, i64)> = BTreeMap::new();
-    for row in counted {
-        both.entry((&row.unit, &row.service_type, &row.status))
-            .or_default()
-            .0 += row.n;
+/// The counters whose recount differs from the maintained value, as `(key, counted,
+/// maintained)`; a counter missing on either side counts as zero. One rule for every kind.
+fn differing<K: Ord>(
+    counted: impl IntoIterator<Item = (K, i64)>,
+    maintained: impl IntoIterator<Item = (K, i64)>,
+) -> Vec<(K, i64, i64)> {
+    let mut both: BTreeMap<K, (i64, i64)> = BTreeMap::new();
+    for (key, n) in counted {
+        both.entry(key).or_default().0 += n;
     }
-    for row in maintained {
-        both.entry((&row.unit, &row.service_type, &row.status))
-            .or_default()
-            .1 += row.n;
+    for (key, n) in maintained {
+        both.entry(key).or_default().1 += n;
     }
     both.into_iter()
         .filter(|(_, (c, m))| c != m)
+        .map(|(key, (c, m))| (key, c, m))
+        .collect()
+}
+
+/// Compares a recount with the maintained counters.
+pub fn drift(counted: &[count::Model], maintained: &[count::Model]) -> Vec<Drift> {
+    let key = |row: &count::Model| {
+        let key = (
+            row.unit.clone(),
+            row.service_type.clone(),
+            row.status.clone(),
+        );
+        (key, row.n)
+    };
+    differing(counted.iter().map(key), maintained.iter().map(key))
+        .into_iter()
         .map(
-            |((unit, service_type, status), (counted, maintained))| Drift {
-                unit: unit.to_string(),
-                service_type: service_type.to_string(),
-                status: status.to_string(),
+            |((unit, service_type, status), counted, maintained)| Drift {
+                unit,
+                service_type,
+                status,
                 counted,
                 maintained,
             },
@@ -112,20 +128,44 @@ pub struct DueDrift {
     pub maintained: i64,
 }
 
-/// Compares recounted due-day counters with the maintained ones; a missing row counts as zero.
+/// Compares recounted due-day counters with the maintained ones.
 pub fn due_drift(counted: &[due_count::Model], maintained: &[due_count::Model]) -> Vec<DueDrift> {
-    let mut both: BTreeMap<(&str, i64), (i64, i64)> = BTreeMap::new();
-    for row in counted {
-        both.entry((&row.unit, row.due_day)).or_default().0 += row.n;
-    }
-    for row in maintained {
-        both.entry((&row.unit, row.due_day)).or_default().1 += row.n;
-    }
-    both.into_iter()
-        .filter(|(_, (c, m))| c != m)
-        .map(|((unit, due_day), (counted, maintained))| DueDrift {
-            unit: unit.to_string(),
+    let key = |row: &due_count::Model| ((row.unit.clone(), row.due_day), row.n);
+    differing(counted.iter().map(key), maintained.iter().map(key))
+        .into_iter()
+        .map(|((unit, due_day), counted, maintained)| DueDrift {
+            unit,
             due_day,
+            counted,
+            maintained,
+        })
+        .collect()
+}
+
+/// A flow counter whose maintained value differs from a recount of the cases.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct FlowDrift {
+    pub unit: String,
+    /// `received`, `finished` or `open`.
+    pub measure: String,
+    /// Hours since 1970-01-01T00:00Z.
+    pub hour: i64,
+    pub counted: i64,
+    pub maintained: i64,
+}
+
+/// Compares recounted flow counters with the maintained ones.
+pub fn flow_drift(
+    counted: &[flow_count::Model],
+    maintained: &[flow_count::Model],
+) -> Vec<FlowDrift> {
+    let key = |row: &flow_count::Model| ((row.unit.clone(), row.measure.clone(), row.hour), row.n);
+    differing(counted.iter().map(key), maintained.iter().map(key))
+        .into_iter()
+        .map(|((unit, measure, hour), counted, maintained)| FlowDrift {
+            unit,
+            measure,
+            hour,
             counted,
             maintained,
         })

@@ -39,9 +39,7 @@ fn stories() -> Vec<Story> {
             1 => story
                 .received(CLERK, &[])
                 .approved(None)
-                .started("counter_pickup")
-                .fulfilled()
-                .closed(),
+                .handed_over("counter_pickup"),
             _ => story.received(CLERK, &[]),
         };
         out.push(story);
@@ -140,7 +138,7 @@ async fn overdue_equals_a_recount_wherever_the_clock_stands(backend: Backend) {
                 story.approved(Some(later));
             }
             3 => {
-                story.approved(None).started("mail").fulfilled().closed();
+                story.approved(None).handed_over("mail");
             }
             _ => {}
         }

@@ -211,6 +211,7 @@ async fn histories_applied_in_order_give_the_expected_cases(backend: Backend) {
         "maintained counters match a recount"
     );
     assert_eq!(snap.due, snap.due_recounted, "so do the due-day counters");
+    assert_eq!(snap.flow, snap.flow_recounted, "and the flow counters");
     assert!(dashboard::verify(&db.db, None).await.unwrap().ok);
 }
 
@@ -311,6 +312,7 @@ async fn an_event_ahead_of_its_history_waits_without_a_status(backend: Backend) 
     );
     assert_eq!(snap.counts, snap.recounted);
     assert_eq!(snap.due, snap.due_recounted);
+    assert_eq!(snap.flow, snap.flow_recounted);
 }
 
 /// Applies the world's events shuffled and with duplicates to a fresh database, checking
@@ -329,6 +331,7 @@ fn shuffled_and_duplicated_events_converge(backend: Backend, cases: u32) {
     });
     assert_eq!(expected.counts, expected.recounted);
     assert_eq!(expected.due, expected.due_recounted);
+    assert_eq!(expected.flow, expected.flow_recounted);
 
     let n = events.len();
     let order = Just((0..n).collect::<Vec<usize>>()).prop_shuffle();

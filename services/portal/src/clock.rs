@@ -9,10 +9,19 @@ use chrono_tz::Tz;
 pub struct Zone(Tz);
 
 impl Zone {
+    /// An IANA zone whose days start on a whole UTC hour: the backlog counts the flow
+    /// (received and finished today, the open count at each day's end) per hour.
     pub fn parse(name: &str) -> anyhow::Result<Zone> {
-        name.parse::<Tz>().map(Zone).map_err(|_| {
+        let zone = name.parse::<Tz>().map(Zone).map_err(|_| {
             anyhow::anyhow!("unknown time zone {name:?}; use an IANA name such as Asia/Shanghai")
-        })
+        })?;
+        if zone.day_start(Utc::now()).timestamp() % 3_600 != 0 {
+            anyhow::bail!(
+                "time zone {name:?} starts its days off the whole UTC hour; the dashboard's daily \
+                 figures are counted per hour, so use a zone with a whole-hour offset"
+            );
+        }
+        Ok(zone)
     }
 
     /// `2026-11-29 14:05`.
@@ -94,6 +103,13 @@ mod tests {
             zone.parse_local("2026-12-01T09:30"),
             Some(Utc.with_ymd_and_hms(2026, 12, 1, 1, 30, 0).unwrap())
         );
+    }
+
+    #[test]
+    fn a_zone_whose_days_start_off_the_hour_is_refused() {
+        assert!(Zone::parse("Asia/Kolkata").is_err());
+        assert!(Zone::parse("Europe/Berlin").is_ok());
+        assert!(Zone::parse("Mars/Olympus").is_err());
     }
 
     #[test]

@@ -72,7 +72,6 @@ pub struct AppState {
     pub live: live::Hub,
     pub zone: clock::Zone,
     pub cookies: session::CookiePolicy,
-    pub flows: pages::dashboard::FlowCache,
     pub panels: pages::panels::RatesCache,
     pub pipes: pages::pipes::PipesCache,
 }
@@ -103,7 +102,6 @@ impl Application {
                     live: hub,
                     zone,
                     cookies,
-                    flows: pages::dashboard::FlowCache::default(),
                     panels: pages::panels::RatesCache::default(),
                     pipes: pages::pipes::PipesCache::default(),
                 };

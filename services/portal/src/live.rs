@@ -16,8 +16,6 @@ use futures::{Stream, StreamExt};
 use prost::Message;
 use serde::Serialize;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
@@ -37,8 +35,6 @@ pub struct Hub {
     tx: broadcast::Sender<LiveEvent>,
     /// Cancelled at shutdown, so open streams end instead of holding the server open.
     closed: Shutdown,
-    /// Counts the events seen, so cached figures know when they may be out of date.
-    generation: Arc<AtomicU64>,
 }
 
 impl Default for Hub {
@@ -54,13 +50,7 @@ impl Hub {
         Hub {
             tx,
             closed: Shutdown::new(),
-            generation: Arc::new(AtomicU64::new(0)),
         }
-    }
-
-    /// How many events the portal has seen; changes whenever a case changes.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Relaxed)
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
@@ -68,7 +58,6 @@ impl Hub {
     }
 
     pub fn publish(&self, event: LiveEvent) {
-        self.generation.fetch_add(1, Ordering::Relaxed);
         // No open page is not an error.
         let _ = self.tx.send(event);
     }

@@ -5,7 +5,8 @@
 //! - [`derive`]: the case row as a pure function of its events.
 //! - [`counts`]: the maintained counters and how a case moves between them.
 //! - [`due`]: the due-day counters the overdue figure is summed from.
-//! - [`moves`]: both counters' changes, gathered and written once per batch.
+//! - [`flow`]: the hourly counters the supervisor's flow panel is summed from.
+//! - [`moves`]: every counter's changes, gathered and written once per batch.
 //!
 //! Because the row is derived from the *set* of stored events, and storing an event twice
 //! is a no-op, the read model converges whatever the arrival order and however often the
@@ -16,6 +17,7 @@ pub mod clocks;
 pub mod counts;
 pub mod derive;
 pub mod due;
+pub mod flow;
 pub mod moves;
 pub mod policy;
 pub mod record;

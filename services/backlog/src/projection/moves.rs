@@ -1,11 +1,13 @@
 //! What a case's re-derivation changes in the maintained counters: the status counters
-//! ([`super::counts`]) and the due-day counters ([`super::due`]). Gathered per event and
-//! written once per batch, status counters first, each in key order, so parallel
-//! transactions take the counters' row locks in one order.
+//! ([`super::counts`]), the due-day counters ([`super::due`]) and the flow counters
+//! ([`super::flow`]). Gathered per event and written once per batch, one kind after the
+//! other, each in key order, so parallel transactions take the counters' row locks in one
+//! order.
 
 use super::counts::{self, changes, CountKey};
 use super::derive::CaseState;
 use super::due::{self, DueKey};
+use super::flow::{self, FlowKey};
 use crate::store::case;
 use sea_orm::{ConnectionTrait, DbErr};
 
@@ -13,6 +15,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 pub struct Moves {
     pub counts: Vec<(CountKey, i64)>,
     pub due: Vec<(DueKey, i64)>,
+    pub flow: Vec<(FlowKey, i64)>,
 }
 
 impl Moves {
@@ -21,16 +24,19 @@ impl Moves {
         Moves {
             counts: changes(CountKey::of_row(old), CountKey::of_state(new)),
             due: changes(DueKey::of_row(old), DueKey::of_state(new)),
+            flow: flow::changes(flow::keys_of_row(old), flow::keys_of_state(new)),
         }
     }
 
     pub fn extend(&mut self, other: Moves) {
         self.counts.extend(other.counts);
         self.due.extend(other.due);
+        self.flow.extend(other.flow);
     }
 
     pub async fn write<C: ConnectionTrait>(&self, db: &C) -> Result<(), DbErr> {
         counts::bump_all(db, &self.counts).await?;
-        due::bump_all(db, &self.due).await
+        due::bump_all(db, &self.due).await?;
+        flow::bump_all(db, &self.flow).await
     }
 }

@@ -1,7 +1,7 @@
 //! The backlog's JSON shapes. Nothing here is personal: the read model holds case numbers,
 //! staff ids and non-personal details only.
 
-pub use crate::figures::{Drift, DueDrift};
+pub use crate::figures::{Drift, DueDrift, FlowDrift};
 use crate::store::{case, event};
 use chrono::{DateTime, Utc};
 use clearline_domain::Stage;
@@ -177,4 +177,7 @@ pub struct VerifyReport {
     /// Due-day counters (behind the overdue figure) that differ from a recount.
     #[serde(default)]
     pub due_drift: Vec<DueDrift>,
+    /// Flow counters (behind the supervisor's flow panel) that differ from a recount.
+    #[serde(default)]
+    pub flow_drift: Vec<FlowDrift>,
 }

@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(crate::clearance::store::ClearanceTables),
             Box::new(super::sla::OpenSlaIndex),
             Box::new(super::dashboard_migration::DashboardReads),
+            Box::new(super::flow_count::FlowCounts),
         ]
     }
 }

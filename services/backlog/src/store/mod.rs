@@ -6,6 +6,7 @@ pub mod count;
 mod dashboard_migration;
 pub mod due_count;
 pub mod event;
+pub mod flow_count;
 pub mod migration;
 pub mod queries;
 pub mod sla;

@@ -5,7 +5,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use clearline_backlog::projection::{self, Applied, Policy};
-use clearline_backlog::store::{count, due_count, queries, CaseCounts, DueCounts, Migrator};
+use clearline_backlog::store::{
+    count, due_count, flow_count, queries, CaseCounts, DueCounts, Migrator,
+};
 use clearline_contracts::{v1, CaseEvent, EventDraft, Payload};
 use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
 use sea_orm_migration::MigratorTrait;
@@ -203,12 +205,26 @@ impl TestDb {
             .collect();
         due.sort_by(|a, b| (&a.unit, a.due_day).cmp(&(&b.unit, b.due_day)));
         let due_recounted = queries::recount_due(&self.db, None).await.unwrap();
+        let mut flow: Vec<flow_count::Model> = flow_count::counters(&self.db, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.n != 0)
+            .collect();
+        let mut flow_recounted = flow_count::recount(&self.db, None).await.unwrap();
+        let flow_order = |a: &flow_count::Model, b: &flow_count::Model| {
+            (&a.unit, &a.measure, a.hour).cmp(&(&b.unit, &b.measure, b.hour))
+        };
+        flow.sort_by(flow_order);
+        flow_recounted.sort_by(flow_order);
         Snapshot {
             cases: queries::all_cases(&self.db).await.unwrap(),
             counts,
             recounted,
             due,
             due_recounted,
+            flow,
+            flow_recounted,
         }
     }
 }
@@ -223,6 +239,9 @@ pub struct Snapshot {
     /// The due-day counters, zeros left out, and their recount (in the same order).
     pub due: Vec<due_count::Model>,
     pub due_recounted: Vec<due_count::Model>,
+    /// The flow counters, zeros left out, and their recount (in the same key order).
+    pub flow: Vec<flow_count::Model>,
+    pub flow_recounted: Vec<flow_count::Model>,
 }
 
 /// Staff in the stories. Ids only: events never name residents.
@@ -277,6 +296,12 @@ impl Story {
 
     pub fn at(&self) -> DateTime<Utc> {
         self.at
+    }
+
+    /// Lets time pass before the next event.
+    pub fn later(&mut self, pause: Duration) -> &mut Self {
+        self.at += pause;
+        self
     }
 
     pub fn last(&self) -> &CaseEvent {
@@ -419,6 +444,11 @@ impl Story {
                 scheduled_for_ms,
             }),
         )
+    }
+
+    /// Fulfilment from start to close, in one `mode`.
+    pub fn handed_over(&mut self, mode: &str) -> &mut Self {
+        self.started(mode).fulfilled().closed()
     }
 
     pub fn fulfilled(&mut self) -> &mut Self {

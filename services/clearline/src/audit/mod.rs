@@ -248,6 +248,14 @@ async fn audit(
             .map(|d| format!("{d:?}"))
             .collect(),
     );
+    report.add(
+        "backlog: flow counters (the flow panel) that differ from a recount",
+        findings
+            .flow_counters
+            .iter()
+            .map(|d| format!("{d:?}"))
+            .collect(),
+    );
     Ok((
         report,
         Gaps {

@@ -7,7 +7,7 @@
 use super::pipes::PipeRow;
 use super::{panels, render, Chrome, Nav, PageError, DASHBOARD};
 use crate::api::dto::{BacklogView, Flow};
-use crate::api::{ApiFailure, Service};
+use crate::api::Service;
 use crate::i18n::Lang;
 use crate::session::Viewer;
 use crate::{charts, clock, i18n, AppState};
@@ -15,10 +15,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use chrono::Utc;
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
 
 /// Days in the open-count history.
 const HISTORY_DAYS: i64 = 14;
@@ -77,54 +73,6 @@ fn age_label(lang: Lang, from: i64, to: Option<i64>) -> String {
     }
 }
 
-/// The flow figures (today, history, ages) scan the unit's cases, which at 100,000 open
-/// cases costs tens of milliseconds; the counters the rest of the page reads cost almost
-/// nothing. So each scope's flow is kept until a case event arrives (at most once a second)
-/// or for a minute at most, and the panel says how old it is.
-#[derive(Clone, Default)]
-pub struct FlowCache {
-    entries: Arc<Mutex<HashMap<String, Cached>>>,
-}
-
-#[derive(Clone)]
-struct Cached {
-    flow: Flow,
-    generation: u64,
-    fetched: Instant,
-}
-
-const FLOW_MAX_AGE: Duration = Duration::from_secs(60);
-const FLOW_MIN_INTERVAL: Duration = Duration::from_secs(1);
-
-impl FlowCache {
-    async fn get(
-        &self,
-        app: &AppState,
-        scope: &str,
-        token: &str,
-        path: &str,
-    ) -> Result<Flow, ApiFailure> {
-        let generation = app.live.generation();
-        if let Some(cached) = self.entries.lock().await.get(scope) {
-            let age = cached.fetched.elapsed();
-            let moved = cached.generation != generation && age >= FLOW_MIN_INTERVAL;
-            if !moved && age < FLOW_MAX_AGE {
-                return Ok(cached.flow.clone());
-            }
-        }
-        let flow: Flow = app.api.get(token, Service::Backlog, path).await?;
-        self.entries.lock().await.insert(
-            scope.to_string(),
-            Cached {
-                flow: flow.clone(),
-                generation,
-                fetched: Instant::now(),
-            },
-        );
-        Ok(flow)
-    }
-}
-
 /// `GET /dashboard`.
 pub async fn page(State(app): State<AppState>, viewer: Viewer) -> Result<Response, PageError> {
     viewer.require(DASHBOARD)?;
@@ -140,7 +88,7 @@ pub async fn page(State(app): State<AppState>, viewer: Viewer) -> Result<Respons
     let (backlog, flow, pipes, sla, rates) = tokio::join!(
         app.api
             .get::<BacklogView>(&token, Service::Backlog, "/api/v1/backlog"),
-        app.flows.get(&app, &scope, &token, &flow_path),
+        app.api.get::<Flow>(&token, Service::Backlog, &flow_path),
         app.pipes.rows(&app, lang),
         panels::sla(&app, &token),
         panels::rates(&app, lang, &scope, &token),
