@@ -2,7 +2,7 @@
 //! replica is its own `clearline serve <service>` process on its own port; a service's
 //! replicas share its database and every process shares the one broker.
 
-use crate::infra::{free_port, postgres_server_url, Backend, Databases, Nats};
+use crate::infra::{free_port, postgres_server_url, ready_as, Backend, Databases, Nats};
 use crate::people::Person;
 use crate::system::{clearline_binary, SERVICES};
 use anyhow::Context;
@@ -175,7 +175,12 @@ impl Cluster {
     }
 
     async fn wait_ready(&mut self, service: &str, index: usize) -> anyhow::Result<()> {
-        let url = format!("{}/readyz", self.url(service, index));
+        let base = self.url(service, index);
+        let pid = self
+            .replica_mut(service, index)?
+            .child
+            .as_ref()
+            .map_or(0, |c| c.id());
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(60) {
             let exited = self
@@ -187,10 +192,8 @@ impl Cluster {
                 let log = self.log_tail(service, index, 40);
                 anyhow::bail!("{service} replica {index} exited before it was ready:\n{log}");
             }
-            if let Ok(reply) = self.http.get(&url).send().await {
-                if reply.status().is_success() {
-                    return Ok(());
-                }
+            if ready_as(&self.http, &base, pid).await {
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

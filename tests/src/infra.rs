@@ -25,6 +25,20 @@ pub fn free_port() -> u16 {
         .unwrap_or(0)
 }
 
+/// Whether the process `pid` answers ready at `base`. A port picked free may be taken by
+/// another test's process before ours binds it; that one's answer must not count.
+pub async fn ready_as(http: &reqwest::Client, base: &str, pid: u32) -> bool {
+    let ready = http.get(format!("{base}/readyz")).send().await;
+    if !ready.is_ok_and(|r| r.status().is_success()) {
+        return false;
+    }
+    let Ok(alive) = http.get(format!("{base}/healthz")).send().await else {
+        return false;
+    };
+    let body: serde_json::Value = alive.json().await.unwrap_or_default();
+    body["pid"] == pid
+}
+
 /// Waits until something listens on `port`.
 pub fn wait_for_port(port: u16, within: Duration) -> anyhow::Result<()> {
     let start = Instant::now();

@@ -1,7 +1,7 @@
 //! The whole system for one test: a nats-server, four databases and the four services, each
 //! a separate `clearline serve <service>` process.
 
-use crate::infra::{free_port, Backend, Databases, Nats};
+use crate::infra::{free_port, ready_as, Backend, Databases, Nats};
 use crate::people::Person;
 use crate::postgres::PgServer;
 use anyhow::Context;
@@ -270,17 +270,21 @@ impl System {
     }
 
     pub async fn wait_ready(&self, service: &str) -> anyhow::Result<()> {
-        let url = format!("{}/readyz", self.url(service));
+        let base = self.url(service);
+        let pid = self
+            .services
+            .iter()
+            .find(|s| s.name == service)
+            .and_then(|s| s.child.as_ref())
+            .map_or(0, |c| c.id());
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(60) {
             if self.process_ended(service) {
                 let log = std::fs::read_to_string(self.log_path(service)).unwrap_or_default();
                 anyhow::bail!("{service} exited before it was ready; its log:\n{log}");
             }
-            if let Ok(r) = self.http.get(&url).send().await {
-                if r.status().is_success() {
-                    return Ok(());
-                }
+            if ready_as(&self.http, &base, pid).await {
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

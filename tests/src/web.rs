@@ -3,7 +3,7 @@
 //! broker. Also a plain HTTP client that keeps cookies, for checks a browser hides (status
 //! codes, a form posted without its token).
 
-use crate::infra::free_port;
+use crate::infra::{free_port, ready_as};
 use crate::system::{clearline_binary, System};
 use anyhow::Context;
 use std::collections::BTreeMap;
@@ -68,16 +68,15 @@ impl Portal {
 
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
         let http = reqwest::Client::new();
-        let url = format!("{}/readyz", self.url());
+        let base = self.url();
+        let pid = self.child.id();
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(60) {
             if let Ok(Some(_)) = self.child.try_wait() {
                 anyhow::bail!("the portal exited; its log:\n{}", self.log_text());
             }
-            if let Ok(r) = http.get(&url).send().await {
-                if r.status().is_success() {
-                    return Ok(());
-                }
+            if ready_as(&http, &base, pid).await {
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

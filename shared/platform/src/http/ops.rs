@@ -62,9 +62,11 @@ pub fn ops_router<P: Probe>(probe: P, openapi: utoipa::openapi::OpenApi) -> Rout
 }
 
 /// Alive: the process answers. Says nothing about dependencies, so an orchestrator does not
-/// restart a healthy process because the database is down.
+/// restart a healthy process because the database is down. The process id tells whoever
+/// started the process that the answer is its own, not from another process that holds
+/// the port it was told to listen on.
 async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+    Json(serde_json::json!({ "status": "ok", "pid": std::process::id() }))
 }
 
 /// Ready: dependencies answer, so traffic may come. 503 `not_ready` otherwise.
@@ -239,7 +241,9 @@ mod tests {
     async fn healthz_is_ok() {
         let (status, _, body) = get(router(Ok(())), "/healthz").await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(body, r#"{"status":"ok"}"#);
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["status"], "ok");
+        assert_eq!(body["pid"], std::process::id());
     }
 
     #[tokio::test]
