@@ -99,13 +99,9 @@ fn row(lang: Lang, read: &Read) -> PipeRow {
     PipeRow {
         service: i18n::service(lang, read.service.name()),
         attention: read.dead.is_some_and(|d| d > 0.0) || !read.answered,
-        // The backlog's outbox carries only the watch's notices; the panel shows the
-        // services whose outboxes carry the cases' own events.
-        outbox_unsent: if read.service == Service::Backlog {
-            "—".into()
-        } else {
-            show(read.unsent)
-        },
+        // Every service has an outbox; the backlog's carries the watch's notices
+        // (warnings, breaches, attention), which matter as much as the cases' own events.
+        outbox_unsent: show(read.unsent),
         consumer_pending: show(read.pending),
         dead_letters: show(read.dead),
     }
