@@ -148,8 +148,8 @@ pub struct FlowDrift {
     pub unit: String,
     /// `received`, `finished` or `open`.
     pub measure: String,
-    /// Hours since 1970-01-01T00:00Z.
-    pub hour: i64,
+    /// Half hours since 1970-01-01T00:00Z.
+    pub slot: i64,
     pub counted: i64,
     pub maintained: i64,
 }
@@ -159,13 +159,13 @@ pub fn flow_drift(
     counted: &[flow_count::Model],
     maintained: &[flow_count::Model],
 ) -> Vec<FlowDrift> {
-    let key = |row: &flow_count::Model| ((row.unit.clone(), row.measure.clone(), row.hour), row.n);
+    let key = |row: &flow_count::Model| ((row.unit.clone(), row.measure.clone(), row.slot), row.n);
     differing(counted.iter().map(key), maintained.iter().map(key))
         .into_iter()
-        .map(|((unit, measure, hour), counted, maintained)| FlowDrift {
+        .map(|((unit, measure, slot), counted, maintained)| FlowDrift {
             unit,
             measure,
-            hour,
+            slot,
             counted,
             maintained,
         })

@@ -1,8 +1,8 @@
-//! The supervisor's flow panel is summed from hourly counters. Wherever the clock stands
-//! and whichever day is asked about, every figure must equal a count of the case rows
-//! under the panel's rules (a day starts on a whole hour; a case is finished no earlier
-//! than received; ages in whole hours from the hour of receipt); the counters must equal
-//! their own recount, and a tampered one is found and repaired.
+//! The supervisor's flow panel is summed from half-hourly counters. Wherever the clock
+//! stands and whichever day is asked about, every figure must equal a count of the case
+//! rows under the panel's rules (a day starts on the hour or the half hour; a case is
+//! finished no earlier than received; ages in whole half hours from the one of receipt);
+//! the counters must equal their own recount, and a tampered one is found and repaired.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,6 +10,7 @@
 mod support;
 
 use chrono::{DateTime, Duration, Utc};
+use clearline_backlog::clearance::{self, report, reports, DayClock};
 use clearline_backlog::projection::Policy;
 use clearline_backlog::routes::supervisor::{flow, FlowView};
 use clearline_backlog::store::{case, queries};
@@ -57,8 +58,9 @@ fn stories() -> Vec<Story> {
     out
 }
 
-fn hour(at: DateTime<Utc>) -> i64 {
-    at.timestamp().div_euclid(3_600)
+/// The half hour `at` falls in, counted from the epoch.
+fn slot(at: DateTime<Utc>) -> i64 {
+    at.timestamp().div_euclid(1_800)
 }
 
 /// The panel counted from the rows themselves.
@@ -95,8 +97,8 @@ fn counted(
         .map(|(k, from)| {
             let to = AGE_BOUNDS.get(k + 1).copied();
             let open = count(&|r| {
-                let age = hour(now) - hour(received(r));
-                r.finished_at.is_none() && age >= from * 24 && to.is_none_or(|to| age < to * 24)
+                let age = slot(now) - slot(received(r));
+                r.finished_at.is_none() && age >= from * 48 && to.is_none_or(|to| age < to * 48)
             });
             clearline_backlog::routes::supervisor::AgeBucket {
                 from_days: *from,
@@ -114,8 +116,8 @@ fn counted(
     }
 }
 
-/// Whole-hour day starts from before the first case to after the last, each asked about
-/// at its own start, a minute in, mid-day and a second before the next day.
+/// Day starts on the hour and the half hour from before the first case to after the last,
+/// each asked about at its own start, a minute in, mid-day and a second before the next day.
 async fn assert_flow_matches_the_rows(db: &TestDb) {
     let rows = queries::all_cases(&db.db).await.unwrap();
     let first = rows.iter().filter_map(|r| r.received_at).min().unwrap();
@@ -125,7 +127,7 @@ async fn assert_flow_matches_the_rows(db: &TestDb) {
         .max()
         .unwrap();
     let mut today_start =
-        DateTime::from_timestamp(hour(first) * 3_600, 0).unwrap() - Duration::hours(20);
+        DateTime::from_timestamp(slot(first) * 1_800, 0).unwrap() - Duration::hours(20);
     while today_start <= last + Duration::days(2) {
         for into in [
             Duration::zero(),
@@ -143,7 +145,7 @@ async fn assert_flow_matches_the_rows(db: &TestDb) {
                 );
             }
         }
-        today_start += Duration::hours(37);
+        today_start += Duration::minutes(37 * 60 + 30);
     }
     let snap = db.snapshot().await;
     assert_eq!(snap.flow, snap.flow_recounted);
@@ -184,11 +186,51 @@ async fn the_flow_panel_equals_a_count_of_the_rows(backend: Backend) {
     assert_flow_matches_the_rows(&db).await;
 }
 
-async fn a_day_start_off_the_hour_is_refused(backend: Backend) {
+/// The 30-day clearance rates are summed from the same counters; every day's figures must
+/// equal the day report's, which counts the cases themselves. Asked from the last event on
+/// (the running day then holds everything so far), at times across several days.
+async fn the_clearance_rates_equal_the_day_reports(backend: Backend) {
+    let db = fresh(backend).await;
+    for story in stories() {
+        db.apply_all(&story.events).await;
+    }
+    let rows = queries::all_cases(&db.db).await.unwrap();
+    let last = rows.iter().map(|r| r.updated_at).max().unwrap();
+    let clock = DayClock::default();
+    let units: Vec<String> = UNITS.iter().map(|u| u.to_string()).collect();
+    for step in 0..8 {
+        let now = last + Duration::minutes(step * 7 * 60 + 13);
+        let today = clock.day_of(now).date;
+        let view = reports::rates(&db.db, &clock, &units, today, 45, now)
+            .await
+            .unwrap();
+        for unit in &view.units {
+            for rate in &unit.days {
+                let day = clock.day(rate.day);
+                let cases = clearance::store::cases_between(
+                    &db.db,
+                    &unit.unit,
+                    day.starts_at,
+                    now.min(day.ends_at),
+                )
+                .await
+                .unwrap();
+                let expected = report::figures(&day, now, &cases);
+                assert_eq!(
+                    rate.figures, expected,
+                    "{} on {} at {now}",
+                    unit.unit, rate.day
+                );
+            }
+        }
+    }
+}
+
+async fn a_day_start_off_the_half_hour_is_refused(backend: Backend) {
     let db = fresh(backend).await;
     let (status, body) = get_as(
         &db,
-        "/api/v1/supervisor/flow?today_start=2026-11-28T18:30:00Z",
+        "/api/v1/supervisor/flow?today_start=2026-11-28T18:45:00Z",
         Role::Supervisor,
         Some("u1"),
     )
@@ -213,7 +255,7 @@ async fn a_tampered_flow_counter_is_reported_and_repaired(backend: Backend) {
     db.db
         .execute_unprepared(
             "UPDATE flow_counts SET n = n - 1 WHERE unit = 'u1' AND measure = 'open'
-             AND hour = (SELECT MAX(hour) FROM flow_counts WHERE unit = 'u1' AND measure = 'open' AND n > 0)",
+             AND slot = (SELECT MAX(slot) FROM flow_counts WHERE unit = 'u1' AND measure = 'open' AND n > 0)",
         )
         .await
         .unwrap();
@@ -234,6 +276,7 @@ async fn a_tampered_flow_counter_is_reported_and_repaired(backend: Backend) {
 
 on_both_backends!(
     the_flow_panel_equals_a_count_of_the_rows,
-    a_day_start_off_the_hour_is_refused,
+    the_clearance_rates_equal_the_day_reports,
+    a_day_start_off_the_half_hour_is_refused,
     a_tampered_flow_counter_is_reported_and_repaired,
 );

@@ -5,6 +5,8 @@ use super::day::{ClearanceDay, DayClock};
 use super::error::ClearanceError;
 use super::report::{self, ClearanceReport, DayFigures, SignOff};
 use super::store::{self, day_row};
+use crate::projection::flow::{self, Measure};
+use crate::store::flow_count;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
@@ -98,7 +100,8 @@ pub struct RatesView {
 
 /// The clearance rate of each unit for the `days` days ending with `until` (never later
 /// than the day running now). Recorded days (closed or signed) give their recorded
-/// figures, so history does not change when a late event arrives; the others are computed.
+/// figures, so history does not change when a late event arrives; the others are summed
+/// from the flow counters, so a month costs the same at 100,000 open cases as at ten.
 pub async fn rates<C: ConnectionTrait>(
     db: &C,
     clock: &DayClock,
@@ -126,12 +129,12 @@ pub async fn rates<C: ConnectionTrait>(
             .copied()
             .filter(|d| !recorded.contains_key(&(unit.clone(), *d)))
             .collect();
-        let cases = match (missing.first(), missing.last()) {
-            (Some(first), Some(last)) => {
-                let until = now.min(clock.day(*last).ends_at);
-                store::cases_between(db, unit, clock.day(*first).starts_at, until).await?
+        let sums = match missing.first() {
+            Some(first) => {
+                let from = flow::slot_of(clock.day(*first).starts_at);
+                flow_count::sums(db, Some(unit), from).await?
             }
-            _ => Vec::new(),
+            None => flow_count::Sums::default(),
         };
         let series = dates
             .iter()
@@ -141,7 +144,7 @@ pub async fn rates<C: ConnectionTrait>(
                     Some(row) => recorded_rate(row, &day, now),
                     None => rate_of(
                         &day,
-                        report::figures(&day, now, &cases),
+                        counted_figures(&sums, &day, now),
                         now,
                         FigureSource::Live,
                         None,
@@ -159,6 +162,29 @@ pub async fn rates<C: ConnectionTrait>(
         until,
         units: out,
     })
+}
+
+/// A day's figures from the flow counters, as [`report::figures`] computes them from the
+/// cases (days start and end on a slot; see [`super::config`]). A day still running
+/// counts everything so far.
+fn counted_figures(sums: &flow_count::Sums, day: &ClearanceDay, now: DateTime<Utc>) -> DayFigures {
+    let start = flow::slot_of(day.starts_at);
+    let open_at_start = sums.open_at(start);
+    if now < day.ends_at {
+        return DayFigures {
+            open_at_start,
+            received: sums.since(Measure::Received, start),
+            finished: sums.since(Measure::Finished, start),
+            carried_over: sums.open_now(),
+        };
+    }
+    let end = flow::slot_of(day.ends_at);
+    DayFigures {
+        open_at_start,
+        received: sums.between(Measure::Received, start, end),
+        finished: sums.between(Measure::Finished, start, end),
+        carried_over: sums.open_at(end),
+    }
 }
 
 fn recorded_rate(row: &day_row::Model, day: &ClearanceDay, now: DateTime<Utc>) -> DayRate {

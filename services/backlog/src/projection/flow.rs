@@ -1,18 +1,21 @@
-//! The flow counters behind the supervisor's flow panel: per unit and UTC hour, how many
-//! cases were received, how many were finished, and how many of those received are still
-//! open. Maintained like [`super::counts`] in the projection's transaction, so the panel
-//! (today's flow, the open count at each day's end, the age histogram) is a sum of a few
-//! hundred counters instead of a pass over every case the unit ever had.
+//! The flow counters behind the supervisor's flow panel and the clearance rates: per unit
+//! and half-hour slot (UTC), how many cases were received, how many were finished, and how
+//! many of those received are still open. Maintained like [`super::counts`] in the
+//! projection's transaction, so the panel (today's flow, the open count at each day's end,
+//! the age histogram) and a month of daily clearance figures are sums of a few thousand
+//! counters instead of a pass over every case the unit has.
 //!
 //! A case counts once it has a status and a receipt time:
-//! - `received` under the hour it was received;
-//! - `finished` under the hour it was finished, or received if that is later (a clock
-//!   behind another service's must not finish a case before it began), once finished;
-//! - `open` under the hour it was received, while not finished.
+//! - `received` under the slot it was received in;
+//! - `finished` under the slot it was finished in, or received in if that is later (a
+//!   clock behind another service's must not finish a case before it began), once finished;
+//! - `open` under the slot it was received in, while not finished.
 //!
-//! So `received = finished + open` over all hours, and the cases open at an hour's start
-//! are those received before it less those finished before it. Like the due-day counters,
-//! they are a pure function of the rows, so a recount checks them exactly.
+//! So `received = finished + open` over all slots, and the cases open at a slot's start
+//! are those received before it less those finished before it. Half hours, because days
+//! end on them (a clearance day at 17:30; midnight in every zone a half-hour offset from
+//! UTC). Like the due-day counters, they are a pure function of the rows, so a recount
+//! checks them exactly.
 
 use super::counts::summed;
 use super::derive::CaseState;
@@ -21,7 +24,8 @@ use chrono::{DateTime, Utc};
 use clearline_domain::Status;
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 
-const SECONDS_PER_HOUR: i64 = 3_600;
+/// How long a slot lasts.
+pub const SLOT_SECONDS: i64 = 1_800;
 
 /// What a flow counter counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -52,18 +56,23 @@ impl Measure {
 pub struct FlowKey {
     pub unit: String,
     pub measure: Measure,
-    /// Hours since 1970-01-01T00:00Z; see [`hour_of`].
-    pub hour: i64,
+    /// Half hours since 1970-01-01T00:00Z; see [`slot_of`].
+    pub slot: i64,
 }
 
-/// The UTC hour a time falls in, as hours since the epoch (floor, so before 1970 too).
-pub fn hour_of(at: DateTime<Utc>) -> i64 {
-    at.timestamp().div_euclid(SECONDS_PER_HOUR)
+/// The half-hour slot a time falls in, numbered from the epoch (floor, so before 1970 too).
+pub fn slot_of(at: DateTime<Utc>) -> i64 {
+    at.timestamp().div_euclid(SLOT_SECONDS)
 }
 
-/// The first instant of an hour numbered as [`hour_of`] numbers it.
-pub fn hour_start(hour: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(hour.saturating_mul(SECONDS_PER_HOUR), 0).unwrap_or_default()
+/// The first instant of a slot numbered as [`slot_of`] numbers it.
+pub fn slot_start(slot: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(slot.saturating_mul(SLOT_SECONDS), 0).unwrap_or_default()
+}
+
+/// Whether `at` is the first instant of a slot: where a day may start or end.
+pub fn on_a_slot(at: DateTime<Utc>) -> bool {
+    at.timestamp().rem_euclid(SLOT_SECONDS) == 0 && at.timestamp_subsec_nanos() == 0
 }
 
 /// The counters one case counts under (none, one received with one finished or open).
@@ -79,7 +88,7 @@ pub fn keys_of(
     let key = |measure, at| FlowKey {
         unit: unit.to_string(),
         measure,
-        hour: hour_of(at),
+        slot: slot_of(at),
     };
     let then = match finished_at {
         Some(finished) => key(Measure::Finished, finished.max(received)),
@@ -113,12 +122,12 @@ pub async fn bump_all<C: ConnectionTrait>(db: &C, moves: &[(FlowKey, i64)]) -> R
     for (key, delta) in summed(moves) {
         db.execute(Statement::from_sql_and_values(
             db.get_database_backend(),
-            "INSERT INTO flow_counts (unit, measure, hour, n) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (unit, measure, hour) DO UPDATE SET n = flow_counts.n + excluded.n",
+            "INSERT INTO flow_counts (unit, measure, slot, n) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (unit, measure, slot) DO UPDATE SET n = flow_counts.n + excluded.n",
             [
                 Value::from(key.unit.clone()),
                 Value::from(key.measure.as_str()),
-                Value::from(key.hour),
+                Value::from(key.slot),
                 Value::from(delta),
             ],
         ))
@@ -148,10 +157,12 @@ mod tests {
     }
 
     #[test]
-    fn an_hour_runs_from_its_first_second_to_the_next_hour() {
-        assert_eq!(hour_of(at(8, 59)), hour_of(at(8, 0)));
-        assert_eq!(hour_of(at(9, 0)), hour_of(at(8, 0)) + 1);
-        assert_eq!(hour_start(hour_of(at(8, 59))), at(8, 0));
+    fn a_slot_runs_half_an_hour_from_the_hour_or_the_half() {
+        assert_eq!(slot_of(at(8, 29)), slot_of(at(8, 0)));
+        assert_eq!(slot_of(at(8, 30)), slot_of(at(8, 0)) + 1);
+        assert_eq!(slot_of(at(9, 0)), slot_of(at(8, 0)) + 2);
+        assert_eq!(slot_start(slot_of(at(8, 59))), at(8, 30));
+        assert!(on_a_slot(at(17, 30)) && on_a_slot(at(16, 0)) && !on_a_slot(at(17, 45)));
     }
 
     #[test]
@@ -159,17 +170,17 @@ mod tests {
         let open = keys_of("u1", Some(Status::PendingApproval), Some(at(8, 10)), None);
         let measures: Vec<Measure> = open.iter().map(|k| k.measure).collect();
         assert_eq!(measures, [Measure::Received, Measure::Open]);
-        assert!(open.iter().all(|k| k.hour == hour_of(at(8, 0))));
+        assert!(open.iter().all(|k| k.slot == slot_of(at(8, 0))));
 
         let closed = keys_of("u1", Some(Status::Closed), Some(at(8, 10)), Some(at(15, 5)));
         assert_eq!(closed[1].measure, Measure::Finished);
-        assert_eq!(closed[1].hour, hour_of(at(15, 0)));
+        assert_eq!(closed[1].slot, slot_of(at(15, 0)));
     }
 
     #[test]
     fn a_case_is_never_finished_before_it_was_received() {
         let skewed = keys_of("u1", Some(Status::Closed), Some(at(9, 30)), Some(at(7, 0)));
-        assert_eq!(skewed[1].hour, hour_of(at(9, 0)));
+        assert_eq!(skewed[1].slot, slot_of(at(9, 30)));
     }
 
     #[test]

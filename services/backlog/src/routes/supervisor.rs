@@ -6,13 +6,13 @@
 //! Asia/Shanghai, as UTC): the backlog keeps UTC and knows no zones. Days before today are
 //! taken as 24 hours each, which is exact for zones without daylight saving (China's).
 //!
-//! Every figure is a sum of the hourly flow counters ([`crate::projection::flow`]), read in
-//! one snapshot, so the answer costs the same at 100,000 open cases as at ten. Counting
-//! per hour sets two rules: the day must start on a whole UTC hour (every zone China and
-//! its neighbours use does), and a case's age is counted in whole hours from the start of
-//! the hour it was received.
+//! Every figure is a sum of the half-hourly flow counters ([`crate::projection::flow`]),
+//! read in one snapshot, so the answer costs the same at 100,000 open cases as at ten.
+//! Counting per half hour sets two rules: the day must start on the hour or the half hour
+//! (UTC), as it does in every zone but a few quarter-hour ones, and a case's age is counted
+//! in whole half hours from the start of the one it was received in.
 use super::readable_unit;
-use crate::projection::flow::{hour_of, Measure};
+use crate::projection::flow::{on_a_slot, slot_of, Measure};
 use crate::store::flow_count;
 use crate::store::queries::snapshot;
 use crate::AppState;
@@ -28,7 +28,7 @@ const DEFAULT_DAYS: i64 = 14;
 const MAX_DAYS: i64 = 62;
 /// Lower bounds (days) of the age buckets; the last is open-ended.
 const AGE_BOUNDS: [i64; 6] = [0, 1, 3, 7, 14, 30];
-const HOURS_PER_DAY: i64 = 24;
+const SLOTS_PER_DAY: i64 = 48;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct FlowQuery {
@@ -71,7 +71,7 @@ pub struct FlowView {
 /// Today's flow, the open count per day and the age of open cases.
 #[utoipa::path(get, path = "/api/v1/supervisor/flow", params(FlowQuery),
     responses((status = 200, body = FlowView),
-        (status = 400, description = "invalid_day_start: today_start is not on a whole hour"),
+        (status = 400, description = "invalid_day_start: today_start is not on the hour or the half hour"),
         (status = 403, description = "not a supervisor or admin, or another unit")))]
 pub async fn get_flow(
     State(app): State<AppState>,
@@ -81,21 +81,16 @@ pub async fn get_flow(
     user.require_any(&[Role::Supervisor, Role::Admin])?;
     let unit = readable_unit(&user, query.unit)?;
     let days = query.days.unwrap_or(DEFAULT_DAYS).clamp(1, MAX_DAYS);
-    if !on_the_hour(query.today_start) {
+    if !on_a_slot(query.today_start) {
         return Err(ApiError::bad_request(
             "invalid_day_start",
-            "today_start must fall on a whole hour (UTC): the flow is counted per hour",
+            "today_start must fall on the hour or the half hour (UTC): the flow is counted per half hour",
         ));
     }
     let txn = snapshot(&app.db).await?;
     let view = flow(&txn, unit.as_deref(), query.today_start, days, Utc::now()).await?;
     txn.commit().await?;
     Ok(Json(view))
-}
-
-/// Whether a day may start here: on a whole hour, as the counters are kept.
-fn on_the_hour(at: DateTime<Utc>) -> bool {
-    at.timestamp().rem_euclid(3_600) == 0 && at.timestamp_subsec_nanos() == 0
 }
 
 /// The flow view, from the counters.
@@ -106,36 +101,26 @@ pub async fn flow<C: ConnectionTrait>(
     days: i64,
     now: DateTime<Utc>,
 ) -> Result<FlowView, DbErr> {
-    let now_hour = hour_of(now);
-    let today = hour_of(today_start);
+    let now_slot = slot_of(now);
+    let today = slot_of(today_start);
     let history_at: Vec<DateTime<Utc>> = (0..days)
         .map(|k| (today_start - Duration::days(days - 1 - k) + Duration::days(1)).min(now))
         .collect();
-    let oldest_bound = AGE_BOUNDS[AGE_BOUNDS.len() - 1] * HOURS_PER_DAY;
-    let from_hour = history_at
+    let oldest_bound = AGE_BOUNDS[AGE_BOUNDS.len() - 1] * SLOTS_PER_DAY;
+    let from_slot = history_at
         .iter()
-        .map(|at| hour_of(*at))
-        .chain([today, now_hour - oldest_bound + 1])
+        .map(|at| slot_of(*at))
+        .chain([today, now_slot - oldest_bound + 1])
         .min()
         .unwrap_or(today);
-    let sums = flow_count::sums(db, unit, from_hour).await?;
-    // Σ of one measure over the hours lo..hi (all read when lo ≥ from_hour).
-    let total = |measure: Measure, lo: i64, hi: i64| -> i64 {
-        sums.recent
-            .range((measure, lo)..(measure, hi))
-            .map(|(_, n)| n)
-            .sum()
-    };
-    let since = |measure: Measure, hour: i64| total(measure, hour, i64::MAX);
-    let open_received_before = |hour: i64| sums.open_before + total(Measure::Open, from_hour, hour);
-    let open_now = sums.open_before + since(Measure::Open, from_hour);
-    // Open at an hour's start: open now, less those received since, plus those finished since.
-    let open_at = |at: DateTime<Utc>| -> i64 {
+    let sums = flow_count::sums(db, unit, from_slot).await?;
+    let open_now = sums.open_now();
+    let open_at = |at: DateTime<Utc>| {
         if at >= now {
-            return open_now;
+            open_now
+        } else {
+            sums.open_at(slot_of(at))
         }
-        let hour = hour_of(at);
-        open_now - since(Measure::Received, hour) + since(Measure::Finished, hour)
     };
     let history = history_at
         .iter()
@@ -149,10 +134,10 @@ pub async fn flow<C: ConnectionTrait>(
         .enumerate()
         .map(|(k, from)| {
             let to = AGE_BOUNDS.get(k + 1).copied();
-            // Received in the hours (now − to days, now − from days].
-            let newer = open_received_before(now_hour - from * HOURS_PER_DAY + 1);
+            // Received in the slots (now − to days, now − from days].
+            let newer = sums.open_received_before(now_slot - from * SLOTS_PER_DAY + 1);
             let older = to.map_or(0, |to| {
-                open_received_before(now_hour - to * HOURS_PER_DAY + 1)
+                sums.open_received_before(now_slot - to * SLOTS_PER_DAY + 1)
             });
             AgeBucket {
                 from_days: *from,
@@ -163,8 +148,8 @@ pub async fn flow<C: ConnectionTrait>(
         .collect();
     Ok(FlowView {
         generated_at: now,
-        received_today: since(Measure::Received, today),
-        finished_today: since(Measure::Finished, today),
+        received_today: sums.since(Measure::Received, today),
+        finished_today: sums.since(Measure::Finished, today),
         history,
         ages,
     })

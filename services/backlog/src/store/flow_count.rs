@@ -20,9 +20,9 @@ pub struct Model {
     /// A [`Measure`] name.
     #[sea_orm(primary_key, auto_increment = false)]
     pub measure: String,
-    /// Hours since 1970-01-01T00:00Z.
+    /// Half hours since 1970-01-01T00:00Z.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub hour: i64,
+    pub slot: i64,
     pub n: i64,
 }
 
@@ -37,7 +37,7 @@ impl Model {
         Some(FlowKey {
             unit: self.unit.clone(),
             measure: Measure::parse(&self.measure)?,
-            hour: self.hour,
+            slot: self.slot,
         })
     }
 }
@@ -51,8 +51,8 @@ pub async fn counters<C: ConnectionTrait>(db: &C, unit: Option<&str>) -> Result<
     select.all(db).await
 }
 
-/// The same counters recounted from the cases, hours computed as the projection computes
-/// them (not in SQL, where the two databases would each number hours their own way).
+/// The same counters recounted from the cases, slots computed as the projection computes
+/// them (not in SQL, where the two databases would each number them their own way).
 pub async fn recount<C: ConnectionTrait>(db: &C, unit: Option<&str>) -> Result<Vec<Model>, DbErr> {
     use case::Column as C;
     let mut select = BacklogCases::find()
@@ -85,44 +85,80 @@ pub async fn recount<C: ConnectionTrait>(db: &C, unit: Option<&str>) -> Result<V
         .map(|(key, n)| Model {
             unit: key.unit,
             measure: key.measure.as_str().to_string(),
-            hour: key.hour,
+            slot: key.slot,
             n,
         })
         .collect())
 }
 
-/// What the flow panel reads: every counter from `from_hour` on, summed over the units
+/// What the flow panel reads: every counter from `from_slot` on, summed over the units
 /// asked for, and the open cases received before it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sums {
-    /// `(measure, hour) → n`, hours from `from_hour` on.
+    /// `(measure, slot) → n`, slots from `from_slot` on.
     pub recent: BTreeMap<(Measure, i64), i64>,
-    /// Open cases received before `from_hour`.
+    /// Open cases received before `from_slot`.
     pub open_before: i64,
+}
+
+/// The figures the sums answer. Exact for slots from `from_slot` on; "now" is whatever
+/// has been counted, so a case received in the running slot is already received.
+impl Sums {
+    /// Σ of one measure over the slots `lo..hi`.
+    pub fn between(&self, measure: Measure, lo: i64, hi: i64) -> i64 {
+        if lo >= hi {
+            return 0;
+        }
+        self.recent
+            .range((measure, lo)..(measure, hi))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Σ of one measure from `slot` on.
+    pub fn since(&self, measure: Measure, slot: i64) -> i64 {
+        self.between(measure, slot, i64::MAX)
+    }
+
+    /// The open cases (with a receipt time).
+    pub fn open_now(&self) -> i64 {
+        self.open_before + self.since(Measure::Open, i64::MIN)
+    }
+
+    /// Open cases received before `slot`.
+    pub fn open_received_before(&self, slot: i64) -> i64 {
+        self.open_before + self.between(Measure::Open, i64::MIN, slot)
+    }
+
+    /// Cases open at the start of `slot`: open now, less those received since, plus those
+    /// finished since.
+    pub fn open_at(&self, slot: i64) -> i64 {
+        self.open_now() - self.since(Measure::Received, slot) + self.since(Measure::Finished, slot)
+    }
 }
 
 pub async fn sums<C: ConnectionTrait>(
     db: &C,
     unit: Option<&str>,
-    from_hour: i64,
+    from_slot: i64,
 ) -> Result<Sums, DbErr> {
     // The measures named, so a unit's read is one index range per measure. SUM of a
     // BIGINT is NUMERIC on PostgreSQL: cast back.
     let (scope, values) = match unit {
         Some(unit) => (
             "unit = $2 AND",
-            vec![Value::from(from_hour), Value::from(unit)],
+            vec![Value::from(from_slot), Value::from(unit)],
         ),
-        None => ("", vec![Value::from(from_hour)]),
+        None => ("", vec![Value::from(from_slot)]),
     };
     let recent_sql = format!(
-        "SELECT measure, hour, CAST(SUM(n) AS BIGINT) AS n FROM flow_counts
-         WHERE {scope} measure IN ('received', 'finished', 'open') AND hour >= $1
-         GROUP BY measure, hour"
+        "SELECT measure, slot, CAST(SUM(n) AS BIGINT) AS n FROM flow_counts
+         WHERE {scope} measure IN ('received', 'finished', 'open') AND slot >= $1
+         GROUP BY measure, slot"
     );
     let before_sql = format!(
         "SELECT CAST(SUM(n) AS BIGINT) AS n FROM flow_counts
-         WHERE {scope} measure = 'open' AND hour < $1"
+         WHERE {scope} measure = 'open' AND slot < $1"
     );
     let backend = db.get_database_backend();
     let rows = db
@@ -137,7 +173,7 @@ pub async fn sums<C: ConnectionTrait>(
         let measure: String = row.try_get("", "measure")?;
         let n: Option<i64> = row.try_get("", "n")?;
         if let Some(measure) = Measure::parse(&measure) {
-            recent.insert((measure, row.try_get("", "hour")?), n.unwrap_or(0));
+            recent.insert((measure, row.try_get("", "slot")?), n.unwrap_or(0));
         }
     }
     let before = db
@@ -170,17 +206,17 @@ impl MigrationTrait for FlowCounts {
             manager,
             &[
                 // Maintained in the projection's transaction, like case_counts. The key's
-                // order lets a unit's panel read its recent hours and its open sum as two
+                // order lets a unit's panel read its recent slots and its open sum as two
                 // index ranges.
                 "CREATE TABLE flow_counts (
                     unit TEXT NOT NULL,
                     measure TEXT NOT NULL,
-                    hour BIGINT NOT NULL,
+                    slot BIGINT NOT NULL,
                     n BIGINT NOT NULL,
-                    PRIMARY KEY (unit, measure, hour)
+                    PRIMARY KEY (unit, measure, slot)
                 )",
-                // Every unit's panel (an admin's) reads the recent hours of all units.
-                "CREATE INDEX flow_counts_hour ON flow_counts (measure, hour)",
+                // Every unit's panel (an admin's) reads the recent slots of all units.
+                "CREATE INDEX flow_counts_slot ON flow_counts (measure, slot)",
             ],
         )
         .await?;

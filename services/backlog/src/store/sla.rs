@@ -46,11 +46,16 @@ pub async fn cases_by_id<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut select = BacklogCases::find().filter(case::Column::CaseId.is_in(ids.iter().copied()));
-    if let Some(unit) = unit {
-        select = select.filter(case::Column::Unit.eq(unit));
-    }
-    select.all(db).await
+    // By key alone, the unit checked here: with the unit in the query SQLite prefers the
+    // unit's index and reads every case of the unit (tens of milliseconds at 12,500).
+    let rows = BacklogCases::find()
+        .filter(case::Column::CaseId.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| unit.is_none_or(|unit| row.unit == unit))
+        .collect())
 }
 
 /// The partial index [`open_levels_by_unit`] reads.

@@ -213,7 +213,7 @@ impl TestDb {
             .collect();
         let mut flow_recounted = flow_count::recount(&self.db, None).await.unwrap();
         let flow_order = |a: &flow_count::Model, b: &flow_count::Model| {
-            (&a.unit, &a.measure, a.hour).cmp(&(&b.unit, &b.measure, b.hour))
+            (&a.unit, &a.measure, a.slot).cmp(&(&b.unit, &b.measure, b.slot))
         };
         flow.sort_by(flow_order);
         flow_recounted.sort_by(flow_order);
