@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use clearline_backlog::clearance::{self, report, reports, DayClock};
 use clearline_backlog::projection::Policy;
 use clearline_backlog::routes::supervisor::{flow, FlowView};
-use clearline_backlog::store::{case, queries};
+use clearline_backlog::store::{case, flow_count, queries};
 use clearline_backlog::{audit, dashboard};
 use clearline_platform::http::Role;
 use sea_orm::ConnectionTrait;
@@ -150,6 +150,11 @@ async fn assert_flow_matches_the_rows(db: &TestDb) {
     let snap = db.snapshot().await;
     assert_eq!(snap.flow, snap.flow_recounted);
     assert!(dashboard::verify(&db.db, None).await.unwrap().ok);
+    let emptied = flow_count::counters(&db.db, None).await.unwrap();
+    assert!(
+        emptied.iter().all(|c| c.n != 0),
+        "a counter at zero is removed"
+    );
 }
 
 async fn the_flow_panel_equals_a_count_of_the_rows(backend: Backend) {

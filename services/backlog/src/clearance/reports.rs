@@ -132,9 +132,9 @@ pub async fn rates<C: ConnectionTrait>(
         let sums = match missing.first() {
             Some(first) => {
                 let from = flow::slot_of(clock.day(*first).starts_at);
-                flow_count::sums(db, Some(unit), from).await?
+                flow_count::day_sums(db, Some(unit), from, &Measure::ALL).await?
             }
-            None => flow_count::Sums::default(),
+            None => flow_count::DaySums::default(),
         };
         let series = dates
             .iter()
@@ -167,7 +167,11 @@ pub async fn rates<C: ConnectionTrait>(
 /// A day's figures from the flow counters, as [`report::figures`] computes them from the
 /// cases (days start and end on a slot; see [`super::config`]). A day still running
 /// counts everything so far.
-fn counted_figures(sums: &flow_count::Sums, day: &ClearanceDay, now: DateTime<Utc>) -> DayFigures {
+fn counted_figures(
+    sums: &flow_count::DaySums,
+    day: &ClearanceDay,
+    now: DateTime<Utc>,
+) -> DayFigures {
     let start = flow::slot_of(day.starts_at);
     let open_at_start = sums.open_at(start);
     if now < day.ends_at {

@@ -117,21 +117,34 @@ pub fn changes(old: Vec<FlowKey>, new: Vec<FlowKey>) -> Vec<(FlowKey, i64)> {
 }
 
 /// Writes flow-counter changes summed per counter, in key order (see
-/// [`super::counts::bump_all`] for why).
+/// [`super::counts::bump_all`] for why). A counter that falls to zero is removed: every
+/// case received in a slot long ago is finished, and the open cases' counters are read
+/// all the way back, so they must not pile up a row per half hour forever.
 pub async fn bump_all<C: ConnectionTrait>(db: &C, moves: &[(FlowKey, i64)]) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
     for (key, delta) in summed(moves) {
+        let values = [
+            Value::from(key.unit.clone()),
+            Value::from(key.measure.as_str()),
+            Value::from(key.slot),
+        ];
+        let mut upsert = values.to_vec();
+        upsert.push(Value::from(delta));
         db.execute(Statement::from_sql_and_values(
-            db.get_database_backend(),
+            backend,
             "INSERT INTO flow_counts (unit, measure, slot, n) VALUES ($1, $2, $3, $4)
              ON CONFLICT (unit, measure, slot) DO UPDATE SET n = flow_counts.n + excluded.n",
-            [
-                Value::from(key.unit.clone()),
-                Value::from(key.measure.as_str()),
-                Value::from(key.slot),
-                Value::from(delta),
-            ],
+            upsert,
         ))
         .await?;
+        if delta < 0 {
+            db.execute(Statement::from_sql_and_values(
+                backend,
+                "DELETE FROM flow_counts WHERE unit = $1 AND measure = $2 AND slot = $3 AND n = 0",
+                values,
+            ))
+            .await?;
+        }
     }
     Ok(())
 }

@@ -13,7 +13,7 @@
 //! in whole half hours from the start of the one it was received in.
 use super::readable_unit;
 use crate::projection::flow::{on_a_slot, slot_of, Measure};
-use crate::store::flow_count;
+use crate::store::flow_count::{self, SLOTS_PER_DAY};
 use crate::store::queries::snapshot;
 use crate::AppState;
 use axum::extract::State;
@@ -28,7 +28,6 @@ const DEFAULT_DAYS: i64 = 14;
 const MAX_DAYS: i64 = 62;
 /// Lower bounds (days) of the age buckets; the last is open-ended.
 const AGE_BOUNDS: [i64; 6] = [0, 1, 3, 7, 14, 30];
-const SLOTS_PER_DAY: i64 = 48;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct FlowQuery {
@@ -93,7 +92,8 @@ pub async fn get_flow(
     Ok(Json(view))
 }
 
-/// The flow view, from the counters.
+/// The flow view, from the counters: the history on the grid of local days through
+/// `today_start`, the ages on the grid of days ending with the running slot.
 pub async fn flow<C: ConnectionTrait>(
     db: &C,
     unit: Option<&str>,
@@ -101,19 +101,12 @@ pub async fn flow<C: ConnectionTrait>(
     days: i64,
     now: DateTime<Utc>,
 ) -> Result<FlowView, DbErr> {
-    let now_slot = slot_of(now);
     let today = slot_of(today_start);
     let history_at: Vec<DateTime<Utc>> = (0..days)
         .map(|k| (today_start - Duration::days(days - 1 - k) + Duration::days(1)).min(now))
         .collect();
-    let oldest_bound = AGE_BOUNDS[AGE_BOUNDS.len() - 1] * SLOTS_PER_DAY;
-    let from_slot = history_at
-        .iter()
-        .map(|at| slot_of(*at))
-        .chain([today, now_slot - oldest_bound + 1])
-        .min()
-        .unwrap_or(today);
-    let sums = flow_count::sums(db, unit, from_slot).await?;
+    let sums =
+        flow_count::day_sums(db, unit, today - (days - 1) * SLOTS_PER_DAY, &Measure::ALL).await?;
     let open_now = sums.open_now();
     let open_at = |at: DateTime<Utc>| {
         if at >= now {
@@ -122,6 +115,11 @@ pub async fn flow<C: ConnectionTrait>(
             sums.open_at(slot_of(at))
         }
     };
+    // Ages: whole days back from the end of the running slot.
+    let next = slot_of(now) + 1;
+    let oldest = AGE_BOUNDS[AGE_BOUNDS.len() - 1];
+    let ages_from = next - oldest * SLOTS_PER_DAY;
+    let aged = flow_count::day_sums(db, unit, ages_from, &[Measure::Open]).await?;
     let history = history_at
         .iter()
         .map(|at| HistoryPoint {
@@ -135,10 +133,8 @@ pub async fn flow<C: ConnectionTrait>(
         .map(|(k, from)| {
             let to = AGE_BOUNDS.get(k + 1).copied();
             // Received in the slots (now − to days, now − from days].
-            let newer = sums.open_received_before(now_slot - from * SLOTS_PER_DAY + 1);
-            let older = to.map_or(0, |to| {
-                sums.open_received_before(now_slot - to * SLOTS_PER_DAY + 1)
-            });
+            let newer = aged.open_received_before(next - from * SLOTS_PER_DAY);
+            let older = to.map_or(0, |to| aged.open_received_before(next - to * SLOTS_PER_DAY));
             AgeBucket {
                 from_days: *from,
                 to_days: to,

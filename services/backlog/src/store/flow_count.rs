@@ -91,43 +91,54 @@ pub async fn recount<C: ConnectionTrait>(db: &C, unit: Option<&str>) -> Result<V
         .collect())
 }
 
-/// What the flow panel reads: every counter from `from_slot` on, summed over the units
-/// asked for, and the open cases received before it.
+/// Counters summed per day from a slot on: what the flow panel and the clearance rates
+/// read. Days are [`SLOTS_PER_DAY`] slots counted from `from`, so every question below is
+/// about a slot on that grid (a day's start), at or after `from`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Sums {
-    /// `(measure, slot) → n`, slots from `from_slot` on.
-    pub recent: BTreeMap<(Measure, i64), i64>,
-    /// Open cases received before `from_slot`.
-    pub open_before: i64,
+pub struct DaySums {
+    from: i64,
+    /// `(measure, day) → n`, day 0 starting at slot `from`.
+    by_day: BTreeMap<(Measure, i64), i64>,
+    /// Open cases received before `from`.
+    open_before: i64,
 }
 
-/// The figures the sums answer. Exact for slots from `from_slot` on; "now" is whatever
-/// has been counted, so a case received in the running slot is already received.
-impl Sums {
-    /// Σ of one measure over the slots `lo..hi`.
+/// Slots in a day (days are taken as 24 hours; see [`crate::routes::supervisor`]).
+pub const SLOTS_PER_DAY: i64 = 48;
+
+/// The figures the sums answer. "Now" is whatever has been counted: a case received in
+/// the running slot is already received.
+impl DaySums {
+    fn day(&self, slot: i64) -> i64 {
+        (slot - self.from).div_euclid(SLOTS_PER_DAY)
+    }
+
+    /// Σ of one measure over the days from the one starting at slot `lo` to the one
+    /// starting at `hi`, that one excluded.
     pub fn between(&self, measure: Measure, lo: i64, hi: i64) -> i64 {
+        let (lo, hi) = (self.day(lo), self.day(hi));
         if lo >= hi {
             return 0;
         }
-        self.recent
+        self.by_day
             .range((measure, lo)..(measure, hi))
             .map(|(_, n)| n)
             .sum()
     }
 
-    /// Σ of one measure from `slot` on.
+    /// Σ of one measure from the day starting at `slot` on.
     pub fn since(&self, measure: Measure, slot: i64) -> i64 {
         self.between(measure, slot, i64::MAX)
     }
 
     /// The open cases (with a receipt time).
     pub fn open_now(&self) -> i64 {
-        self.open_before + self.since(Measure::Open, i64::MIN)
+        self.open_before + self.since(Measure::Open, self.from)
     }
 
     /// Open cases received before `slot`.
     pub fn open_received_before(&self, slot: i64) -> i64 {
-        self.open_before + self.between(Measure::Open, i64::MIN, slot)
+        self.open_before + self.between(Measure::Open, self.from, slot)
     }
 
     /// Cases open at the start of `slot`: open now, less those received since, plus those
@@ -137,24 +148,31 @@ impl Sums {
     }
 }
 
-pub async fn sums<C: ConnectionTrait>(
+/// The counters of `measures` from slot `from` on, summed per day in the database (a
+/// month is a few thousand counters, and only a hundred sums come back), for one unit or
+/// all; and the open cases received before `from`, which `open_*` need.
+pub async fn day_sums<C: ConnectionTrait>(
     db: &C,
     unit: Option<&str>,
-    from_slot: i64,
-) -> Result<Sums, DbErr> {
-    // The measures named, so a unit's read is one index range per measure. SUM of a
-    // BIGINT is NUMERIC on PostgreSQL: cast back.
+    from: i64,
+    measures: &[Measure],
+) -> Result<DaySums, DbErr> {
+    // The measures named, so a unit's read is one index range per measure; slots at or
+    // after `from`, so the day number is never negative (SQL division truncates). SUM of
+    // a BIGINT is NUMERIC on PostgreSQL: cast back.
     let (scope, values) = match unit {
-        Some(unit) => (
-            "unit = $2 AND",
-            vec![Value::from(from_slot), Value::from(unit)],
-        ),
-        None => ("", vec![Value::from(from_slot)]),
+        Some(unit) => ("unit = $2 AND", vec![Value::from(from), Value::from(unit)]),
+        None => ("", vec![Value::from(from)]),
     };
-    let recent_sql = format!(
-        "SELECT measure, slot, CAST(SUM(n) AS BIGINT) AS n FROM flow_counts
-         WHERE {scope} measure IN ('received', 'finished', 'open') AND slot >= $1
-         GROUP BY measure, slot"
+    let named: Vec<String> = measures
+        .iter()
+        .map(|m| format!("'{}'", m.as_str()))
+        .collect();
+    let days_sql = format!(
+        "SELECT measure, (slot - $1) / {SLOTS_PER_DAY} AS d, CAST(SUM(n) AS BIGINT) AS n
+         FROM flow_counts WHERE {scope} measure IN ({}) AND slot >= $1
+         GROUP BY measure, d",
+        named.join(", ")
     );
     let before_sql = format!(
         "SELECT CAST(SUM(n) AS BIGINT) AS n FROM flow_counts
@@ -164,16 +182,16 @@ pub async fn sums<C: ConnectionTrait>(
     let rows = db
         .query_all(Statement::from_sql_and_values(
             backend,
-            recent_sql,
+            days_sql,
             values.clone(),
         ))
         .await?;
-    let mut recent = BTreeMap::new();
+    let mut by_day = BTreeMap::new();
     for row in rows {
         let measure: String = row.try_get("", "measure")?;
         let n: Option<i64> = row.try_get("", "n")?;
         if let Some(measure) = Measure::parse(&measure) {
-            recent.insert((measure, row.try_get("", "slot")?), n.unwrap_or(0));
+            by_day.insert((measure, row.try_get("", "d")?), n.unwrap_or(0));
         }
     }
     let before = db
@@ -184,8 +202,9 @@ pub async fn sums<C: ConnectionTrait>(
         Some(row) => row.try_get::<Option<i64>>("", "n")?.unwrap_or(0),
         None => 0,
     };
-    Ok(Sums {
-        recent,
+    Ok(DaySums {
+        from,
+        by_day,
         open_before,
     })
 }
