@@ -150,6 +150,10 @@ async fn assert_flow_matches_the_rows(db: &TestDb) {
     let snap = db.snapshot().await;
     assert_eq!(snap.flow, snap.flow_recounted);
     assert!(dashboard::verify(&db.db, None).await.unwrap().ok);
+    assert!(
+        dashboard::verify(&db.db, Some("u1")).await.unwrap().ok,
+        "a unit's own"
+    );
     let emptied = flow_count::counters(&db.db, None).await.unwrap();
     assert!(
         emptied.iter().all(|c| c.n != 0),

@@ -11,6 +11,9 @@
 //!   clock behind another service's must not finish a case before it began), once finished;
 //! - `open` under the slot it was received in, while not finished.
 //!
+//! Each is counted twice: under its unit, and under [`ALL_UNITS`] for the city-wide views,
+//! so those read as few counters as a unit's.
+//!
 //! So `received = finished + open` over all slots, and the cases open at a slot's start
 //! are those received before it less those finished before it. Half hours, because days
 //! end on them (a clearance day at 17:30; midnight in every zone a half-hour offset from
@@ -51,6 +54,10 @@ impl Measure {
     }
 }
 
+/// The unit the city-wide counters are kept under. No case has it: intake refuses a case
+/// without a unit.
+pub const ALL_UNITS: &str = "";
+
 /// One flow counter.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FlowKey {
@@ -75,7 +82,8 @@ pub fn on_a_slot(at: DateTime<Utc>) -> bool {
     at.timestamp().rem_euclid(SLOT_SECONDS) == 0 && at.timestamp_subsec_nanos() == 0
 }
 
-/// The counters one case counts under (none, one received with one finished or open).
+/// The counters one case counts under: none, or received with finished or open, each
+/// under its unit and under [`ALL_UNITS`].
 pub fn keys_of(
     unit: &str,
     status: Option<Status>,
@@ -85,16 +93,20 @@ pub fn keys_of(
     let (Some(_), Some(received)) = (status, received_at) else {
         return Vec::new();
     };
-    let key = |measure, at| FlowKey {
-        unit: unit.to_string(),
-        measure,
-        slot: slot_of(at),
-    };
     let then = match finished_at {
-        Some(finished) => key(Measure::Finished, finished.max(received)),
-        None => key(Measure::Open, received),
+        Some(finished) => (Measure::Finished, finished.max(received)),
+        None => (Measure::Open, received),
     };
-    vec![key(Measure::Received, received), then]
+    [unit, ALL_UNITS]
+        .into_iter()
+        .flat_map(|unit| {
+            [(Measure::Received, received), then].map(|(measure, at)| FlowKey {
+                unit: unit.to_string(),
+                measure,
+                slot: slot_of(at),
+            })
+        })
+        .collect()
 }
 
 pub fn keys_of_state(state: &CaseState) -> Vec<FlowKey> {
@@ -181,8 +193,17 @@ mod tests {
     #[test]
     fn a_case_counts_as_received_and_then_open_or_finished() {
         let open = keys_of("u1", Some(Status::PendingApproval), Some(at(8, 10)), None);
-        let measures: Vec<Measure> = open.iter().map(|k| k.measure).collect();
-        assert_eq!(measures, [Measure::Received, Measure::Open]);
+        let counted: Vec<(&str, Measure)> =
+            open.iter().map(|k| (k.unit.as_str(), k.measure)).collect();
+        assert_eq!(
+            counted,
+            [
+                ("u1", Measure::Received),
+                ("u1", Measure::Open),
+                (ALL_UNITS, Measure::Received),
+                (ALL_UNITS, Measure::Open)
+            ]
+        );
         assert!(open.iter().all(|k| k.slot == slot_of(at(8, 0))));
 
         let closed = keys_of("u1", Some(Status::Closed), Some(at(8, 10)), Some(at(15, 5)));
@@ -208,7 +229,11 @@ mod tests {
         let after = keys_of("u1", Some(Status::Closed), Some(at(8, 10)), Some(at(9, 0)));
         let moves = changes(before, after);
         let net: Vec<(&FlowKey, i64)> = summed(&moves).into_iter().collect();
-        assert_eq!(net.len(), 2);
+        assert_eq!(
+            net.len(),
+            4,
+            "open −1 and finished +1, in the unit and the city"
+        );
         assert!(net
             .iter()
             .any(|(k, d)| k.measure == Measure::Open && *d == -1));

@@ -3,7 +3,7 @@
 //! `/verify`, the repair and the migration.
 
 use super::{case, BacklogCases};
-use crate::projection::flow::{self, FlowKey, Measure};
+use crate::projection::flow::{self, FlowKey, Measure, ALL_UNITS};
 use chrono::{DateTime, Utc};
 use clearline_domain::Status;
 use clearline_platform::db::run_ddl;
@@ -74,9 +74,14 @@ pub async fn recount<C: ConnectionTrait>(db: &C, unit: Option<&str>) -> Result<V
     );
     let rows: Vec<Row> = select.into_tuple().all(db).await?;
     let mut counted: BTreeMap<FlowKey, i64> = BTreeMap::new();
-    for (unit, status, received_at, finished_at) in rows {
+    for (case_unit, status, received_at, finished_at) in rows {
         let status = status.as_deref().and_then(Status::parse);
-        for key in flow::keys_of(&unit, status, received_at, finished_at) {
+        let keys = flow::keys_of(&case_unit, status, received_at, finished_at);
+        // A unit's recount is its own counters, not its share of the city's.
+        for key in keys
+            .into_iter()
+            .filter(|k| unit.is_none_or(|u| k.unit == u))
+        {
             *counted.entry(key).or_default() += 1;
         }
     }
@@ -150,34 +155,30 @@ impl DaySums {
 
 /// The counters of `measures` from slot `from` on, summed per day in the database (a
 /// month is a few thousand counters, and only a hundred sums come back), for one unit or
-/// all; and the open cases received before `from`, which `open_*` need.
+/// all (the [`ALL_UNITS`] counters); and the open cases received before `from`, which
+/// `open_*` need.
 pub async fn day_sums<C: ConnectionTrait>(
     db: &C,
     unit: Option<&str>,
     from: i64,
     measures: &[Measure],
 ) -> Result<DaySums, DbErr> {
-    // The measures named, so a unit's read is one index range per measure; slots at or
-    // after `from`, so the day number is never negative (SQL division truncates). SUM of
-    // a BIGINT is NUMERIC on PostgreSQL: cast back.
-    let (scope, values) = match unit {
-        Some(unit) => ("unit = $2 AND", vec![Value::from(from), Value::from(unit)]),
-        None => ("", vec![Value::from(from)]),
-    };
+    // The unit and measures named, so the read is one index range per measure; slots at
+    // or after `from`, so the day number is never negative (SQL division truncates). SUM
+    // of a BIGINT is NUMERIC on PostgreSQL: cast back.
+    let values = vec![Value::from(from), Value::from(unit.unwrap_or(ALL_UNITS))];
     let named: Vec<String> = measures
         .iter()
         .map(|m| format!("'{}'", m.as_str()))
         .collect();
     let days_sql = format!(
         "SELECT measure, (slot - $1) / {SLOTS_PER_DAY} AS d, CAST(SUM(n) AS BIGINT) AS n
-         FROM flow_counts WHERE {scope} measure IN ({}) AND slot >= $1
+         FROM flow_counts WHERE unit = $2 AND measure IN ({}) AND slot >= $1
          GROUP BY measure, d",
         named.join(", ")
     );
-    let before_sql = format!(
-        "SELECT CAST(SUM(n) AS BIGINT) AS n FROM flow_counts
-         WHERE {scope} measure = 'open' AND slot < $1"
-    );
+    let before_sql = "SELECT CAST(SUM(n) AS BIGINT) AS n FROM flow_counts
+         WHERE unit = $2 AND measure = 'open' AND slot < $1";
     let backend = db.get_database_backend();
     let rows = db
         .query_all(Statement::from_sql_and_values(
@@ -225,8 +226,8 @@ impl MigrationTrait for FlowCounts {
             manager,
             &[
                 // Maintained in the projection's transaction, like case_counts. The key's
-                // order lets a unit's panel read its recent slots and its open sum as two
-                // index ranges.
+                // order makes every read an index range: a unit's (or the city's) measure
+                // from a slot on, or before it.
                 "CREATE TABLE flow_counts (
                     unit TEXT NOT NULL,
                     measure TEXT NOT NULL,
@@ -234,8 +235,6 @@ impl MigrationTrait for FlowCounts {
                     n BIGINT NOT NULL,
                     PRIMARY KEY (unit, measure, slot)
                 )",
-                // Every unit's panel (an admin's) reads the recent slots of all units.
-                "CREATE INDEX flow_counts_slot ON flow_counts (measure, slot)",
             ],
         )
         .await?;

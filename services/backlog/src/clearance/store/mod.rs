@@ -9,7 +9,7 @@ pub use migration::ClearanceTables;
 
 use super::reason::ReasonCode;
 use super::report::{CarryReason, CaseFacts, DayFigures};
-use crate::store::{case, BacklogCases};
+use crate::store::{case, count, BacklogCases, CaseCounts};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -79,9 +79,10 @@ pub async fn cases_between<C: ConnectionTrait>(
 
 /// Every unit the backlog knows of, from its cases and its recorded days.
 pub async fn units<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, DbErr> {
-    let from_cases: Vec<String> = BacklogCases::find()
+    // From the counters, a row or two per unit and status, not from every case.
+    let from_cases: Vec<String> = CaseCounts::find()
         .select_only()
-        .column(case::Column::Unit)
+        .column(count::Column::Unit)
         .distinct()
         .into_tuple()
         .all(db)
