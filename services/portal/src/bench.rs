@@ -153,6 +153,27 @@ pub async fn alerts_raised(backlog_url: &str) -> anyhow::Result<f64> {
     Ok(gauge(&text, "backlog_alerts_total").unwrap_or(0.0))
 }
 
+/// Waits until the backlog's watch has raised no alert for `quiet` (at most `at_most`),
+/// and says how long that took.
+pub async fn wait_watch_quiet(
+    backlog_url: &str,
+    quiet: Duration,
+    at_most: Duration,
+) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    let mut last = alerts_raised(backlog_url).await?;
+    let mut still_since = Instant::now();
+    while still_since.elapsed() < quiet && start.elapsed() < at_most {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = alerts_raised(backlog_url).await?;
+        if now != last {
+            last = now;
+            still_since = Instant::now();
+        }
+    }
+    Ok(start.elapsed())
+}
+
 /// A page's timings.
 #[derive(Debug, Clone)]
 pub struct PageTiming {
