@@ -137,7 +137,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let policy = Arc::new(config.policy()?);
         let state_policy = policy.clone();
-        let clock = config.clearance.clock(&policy.calendar)?;
+        let clock = config.clearance.clock(&policy.calendar);
         let gauges = metrics::Gauges::default();
         let scraped = gauges.clone();
         let bound = Bound::build::<store::Migrator>(

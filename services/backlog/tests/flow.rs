@@ -195,8 +195,8 @@ async fn the_flow_panel_equals_a_count_of_the_rows(backend: Backend) {
     assert_flow_matches_the_rows(&db).await;
 }
 
-/// The 30-day clearance rates are summed from the same counters; every day's figures must
-/// equal the day report's, which counts the cases themselves. Asked from the last event on
+/// The 30-day clearance rates are summed from the same counters when days end on a half
+/// hour; every day's figures must equal the day report's, which counts the cases themselves. Asked from the last event on
 /// (the running day then holds everything so far), at times across several days.
 async fn the_clearance_rates_equal_the_day_reports(backend: Backend) {
     let db = fresh(backend).await;
@@ -205,9 +205,13 @@ async fn the_clearance_rates_equal_the_day_reports(backend: Backend) {
     }
     let rows = queries::all_cases(&db.db).await.unwrap();
     let last = rows.iter().map(|r| r.updated_at).max().unwrap();
-    let clock = DayClock::default();
     let units: Vec<String> = UNITS.iter().map(|u| u.to_string()).collect();
-    for step in 0..8 {
+    // 17:30 in UTC+8 is on a half hour (the counters); 17:45 is not (the cases).
+    let quarter_to = DayClock::new(DayClock::default().zone, "17:45".parse().unwrap());
+    for (clock, step) in [DayClock::default(), quarter_to]
+        .into_iter()
+        .flat_map(|clock| (0..8).map(move |step| (clock, step)))
+    {
         let now = last + Duration::minutes(step * 7 * 60 + 13);
         let today = clock.day_of(now).date;
         let view = reports::rates(&db.db, &clock, &units, today, 45, now)

@@ -2,8 +2,6 @@
 //! calendar's zone (`CLEARLINE_CALENDAR`, UTC+8 without one).
 
 use super::day::{DayClock, DayEnd};
-use crate::projection::flow::SLOT_SECONDS;
-use chrono::Timelike;
 use clearline_domain::WorkCalendar;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -24,22 +22,9 @@ impl Default for ClearanceConfig {
 
 impl ClearanceConfig {
     /// The clock the report and the end-of-day job use: days end at `day_ends_at` in the
-    /// working calendar's zone (the one the promised-time clocks use too). The end must
-    /// fall on the hour or the half hour in UTC: the clearance rates are summed from the
-    /// half-hourly flow counters ([`crate::projection::flow`]).
-    pub fn clock(&self, calendar: &WorkCalendar) -> anyhow::Result<DayClock> {
-        let clock = DayClock::new(calendar.zone(), self.day_ends_at);
-        let end = i64::from(self.day_ends_at.time().num_seconds_from_midnight());
-        let offset = i64::from(clock.zone.local_minus_utc());
-        if (end - offset).rem_euclid(SLOT_SECONDS) != 0 {
-            anyhow::bail!(
-                "CLEARLINE_DAY_ENDS_AT {} does not fall on the hour or the half hour in UTC \
-                 (the calendar's zone is {}); the daily figures are counted per half hour",
-                self.day_ends_at,
-                clock.zone
-            );
-        }
-        Ok(clock)
+    /// working calendar's zone (the one the promised-time clocks use too).
+    pub fn clock(&self, calendar: &WorkCalendar) -> DayClock {
+        DayClock::new(calendar.zone(), self.day_ends_at)
     }
 }
 
@@ -60,7 +45,7 @@ mod tests {
             "18:00",
         ])
         .unwrap();
-        let clock = config.clearance.clock(&WorkCalendar::china()).unwrap();
+        let clock = config.clearance.clock(&WorkCalendar::china());
         assert_eq!(clock.ends_at.to_string(), "18:00");
         assert_eq!(clock.zone, WorkCalendar::china().zone());
         let bad = crate::Config::try_parse_from([
@@ -74,20 +59,9 @@ mod tests {
     }
 
     #[test]
-    fn a_day_must_end_on_the_hour_or_the_half_hour() {
-        let at = |end: &str| ClearanceConfig {
-            day_ends_at: end.parse().unwrap(),
-        };
-        let calendar = WorkCalendar::china();
-        assert!(at("18:30").clock(&calendar).is_ok());
-        assert!(at("24:00").clock(&calendar).is_ok());
-        assert!(at("17:45").clock(&calendar).is_err());
-    }
-
-    #[test]
     fn the_zone_comes_from_the_calendar() {
         let calendar = clearline_platform::config::load_calendar(None).unwrap();
-        let clock = ClearanceConfig::default().clock(&calendar).unwrap();
+        let clock = ClearanceConfig::default().clock(&calendar);
         assert_eq!(clock.zone.local_minus_utc(), 8 * 3600);
         assert_eq!(clock.ends_at.to_string(), "17:30");
     }
