@@ -28,7 +28,7 @@ use clearline_domain::Status;
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 
 /// How long a slot lasts.
-pub const SLOT_SECONDS: i64 = 1_800;
+const SLOT_SECONDS: i64 = 1_800;
 
 /// What a flow counter counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -70,11 +70,6 @@ pub struct FlowKey {
 /// The half-hour slot a time falls in, numbered from the epoch (floor, so before 1970 too).
 pub fn slot_of(at: DateTime<Utc>) -> i64 {
     at.timestamp().div_euclid(SLOT_SECONDS)
-}
-
-/// The first instant of a slot numbered as [`slot_of`] numbers it.
-pub fn slot_start(slot: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(slot.saturating_mul(SLOT_SECONDS), 0).unwrap_or_default()
 }
 
 /// Whether `at` is the first instant of a slot: where a day may start or end.
@@ -186,7 +181,7 @@ mod tests {
         assert_eq!(slot_of(at(8, 29)), slot_of(at(8, 0)));
         assert_eq!(slot_of(at(8, 30)), slot_of(at(8, 0)) + 1);
         assert_eq!(slot_of(at(9, 0)), slot_of(at(8, 0)) + 2);
-        assert_eq!(slot_start(slot_of(at(8, 59))), at(8, 30));
+        assert_eq!(slot_of(at(8, 59)), slot_of(at(8, 30)));
         assert!(on_a_slot(at(17, 30)) && on_a_slot(at(16, 0)) && !on_a_slot(at(17, 45)));
     }
 

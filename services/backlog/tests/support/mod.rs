@@ -182,13 +182,7 @@ impl TestDb {
 
     /// Everything the read model holds, in a comparable form.
     pub async fn snapshot(&self) -> Snapshot {
-        let mut counts: Vec<count::Model> = CaseCounts::find()
-            .all(&self.db)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|c| c.n != 0)
-            .collect();
+        let mut counts = nonzero(CaseCounts::find().all(&self.db).await.unwrap(), |c| c.n);
         counts.sort_by(|a, b| {
             (&a.unit, &a.service_type, &a.status).cmp(&(&b.unit, &b.service_type, &b.status))
         });
@@ -196,21 +190,10 @@ impl TestDb {
         recounted.sort_by(|a, b| {
             (&a.unit, &a.service_type, &a.status).cmp(&(&b.unit, &b.service_type, &b.status))
         });
-        let mut due: Vec<due_count::Model> = DueCounts::find()
-            .all(&self.db)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|c| c.n != 0)
-            .collect();
+        let mut due = nonzero(DueCounts::find().all(&self.db).await.unwrap(), |c| c.n);
         due.sort_by(|a, b| (&a.unit, a.due_day).cmp(&(&b.unit, b.due_day)));
         let due_recounted = queries::recount_due(&self.db, None).await.unwrap();
-        let mut flow: Vec<flow_count::Model> = flow_count::counters(&self.db, None)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|c| c.n != 0)
-            .collect();
+        let mut flow = nonzero(flow_count::counters(&self.db, None).await.unwrap(), |c| c.n);
         let mut flow_recounted = flow_count::recount(&self.db, None).await.unwrap();
         let flow_order = |a: &flow_count::Model, b: &flow_count::Model| {
             (&a.unit, &a.measure, a.slot).cmp(&(&b.unit, &b.measure, b.slot))
@@ -227,6 +210,11 @@ impl TestDb {
             flow_recounted,
         }
     }
+}
+
+/// The counters that count something: a counter at zero is the same as none.
+fn nonzero<T>(counters: Vec<T>, n: impl Fn(&T) -> i64) -> Vec<T> {
+    counters.into_iter().filter(|c| n(c) != 0).collect()
 }
 
 #[derive(Debug, Clone, PartialEq)]
