@@ -5,7 +5,7 @@
 
 use crate::dashboard;
 use crate::projection::{self, Policy, Recorded};
-use crate::projection::{due, flow};
+use crate::projection::{due, flow, levels};
 use crate::store::{case, queries, BacklogCases};
 use clearline_contracts::CaseEvent;
 use sea_orm::{
@@ -37,17 +37,24 @@ pub struct Findings {
     pub due_counters: Vec<crate::routes::dto::DueDrift>,
     /// Flow counters that differ from a recount of the rows.
     pub flow_counters: Vec<crate::routes::dto::FlowDrift>,
+    /// Promised-time counters that differ from a recount of the rows.
+    pub level_counters: Vec<crate::routes::dto::LevelDrift>,
 }
 
 impl Findings {
     pub fn drift(&self) -> usize {
-        self.rows.len() + self.counters.len() + self.due_counters.len() + self.flow_counters.len()
+        self.rows.len()
+            + self.counters.len()
+            + self.due_counters.len()
+            + self.flow_counters.len()
+            + self.level_counters.len()
     }
 
     fn recounted(&mut self, report: crate::routes::dto::VerifyReport) {
         self.counters = report.drift;
         self.due_counters = report.due_drift;
         self.flow_counters = report.flow_drift;
+        self.level_counters = report.level_drift;
     }
 }
 
@@ -121,8 +128,10 @@ pub async fn repair(
     let txn = db.begin().await?;
     let backend = txn.get_database_backend();
     if backend == sea_orm::DatabaseBackend::Postgres {
-        txn.execute_unprepared("LOCK TABLE case_counts, due_counts, flow_counts IN EXCLUSIVE MODE")
-            .await?;
+        txn.execute_unprepared(
+            "LOCK TABLE case_counts, due_counts, flow_counts, sla_counts IN EXCLUSIVE MODE",
+        )
+        .await?;
     }
     let mut repaired = Repaired::default();
     for event in missing {
@@ -173,6 +182,11 @@ pub async fn repair(
     if !report.flow_drift.is_empty() {
         txn.execute_unprepared("DELETE FROM flow_counts").await?;
         flow::count_all(&txn).await?;
+        repaired.counters_rewritten = true;
+    }
+    if !report.level_drift.is_empty() {
+        txn.execute_unprepared("DELETE FROM sla_counts").await?;
+        levels::count_all(&txn).await?;
         repaired.counters_rewritten = true;
     }
     txn.commit().await?;

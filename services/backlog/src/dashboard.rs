@@ -4,8 +4,8 @@
 
 use crate::figures::{self, Tally};
 use crate::routes::dto::{BacklogView, Figures, OpenCounts, UnitBacklog, VerifyReport};
-use crate::store::flow_count;
 use crate::store::queries::{self, OPEN_STAGES};
+use crate::store::{flow_count, sla, sla_count};
 use chrono::{DateTime, Utc};
 use clearline_domain::{Stage, Status};
 use sea_orm::{ConnectionTrait, DbErr};
@@ -104,10 +104,17 @@ pub async fn verify<C: ConnectionTrait>(db: &C, unit: Option<&str>) -> Result<Ve
     let flow_counted = flow_count::recount(db, unit).await?;
     let flow_maintained = flow_count::counters(db, unit).await?;
     let flow_drift = figures::flow_drift(&flow_counted, &flow_maintained);
+    let level_counted = sla::recount_levels(db, unit).await?;
+    let level_maintained = sla_count::counters(db, unit).await?;
+    let level_drift = figures::level_drift(&level_counted, &level_maintained);
     Ok(VerifyReport {
-        ok: drift.is_empty() && due_drift.is_empty() && flow_drift.is_empty(),
+        ok: drift.is_empty()
+            && due_drift.is_empty()
+            && flow_drift.is_empty()
+            && level_drift.is_empty(),
         drift,
         due_drift,
         flow_drift,
+        level_drift,
     })
 }

@@ -3,7 +3,7 @@
 //! construction, not by care.
 
 use crate::store::queries::OPEN_STAGES;
-use crate::store::{count, due_count, flow_count};
+use crate::store::{count, due_count, flow_count, sla_count};
 use clearline_domain::{Stage, Status};
 use std::collections::BTreeMap;
 
@@ -166,6 +166,33 @@ pub fn flow_drift(
             unit,
             measure,
             slot,
+            counted,
+            maintained,
+        })
+        .collect()
+}
+
+/// A promised-time counter whose maintained value differs from a recount of the cases.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct LevelDrift {
+    pub unit: String,
+    /// `warning` or `breached`.
+    pub level: String,
+    pub counted: i64,
+    pub maintained: i64,
+}
+
+/// Compares recounted promised-time counters with the maintained ones.
+pub fn level_drift(
+    counted: &[sla_count::Model],
+    maintained: &[sla_count::Model],
+) -> Vec<LevelDrift> {
+    let key = |row: &sla_count::Model| ((row.unit.clone(), row.level.clone()), row.n);
+    differing(counted.iter().map(key), maintained.iter().map(key))
+        .into_iter()
+        .map(|((unit, level), counted, maintained)| LevelDrift {
+            unit,
+            level,
             counted,
             maintained,
         })

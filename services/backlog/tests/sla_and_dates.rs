@@ -12,13 +12,15 @@ use chrono::{DateTime, Duration, FixedOffset, Utc};
 use clearline_backlog::projection::Policy;
 use clearline_backlog::routes::dto::CasePage;
 use clearline_backlog::routes::sla::{CaseLookup, SlaView};
-use clearline_backlog::watch;
+use clearline_backlog::{audit, dashboard, watch};
 use clearline_platform::http::Role;
 use clearline_platform::outbox::Outbox;
+use sea_orm::ConnectionTrait;
 use support::*;
 
 on_both_backends!(
     warnings_and_breaches_are_counted_per_unit_for_open_cases_only,
+    a_tampered_level_counter_is_reported_and_repaired,
     a_queue_looks_its_cases_up_by_id_within_the_readers_unit,
     the_list_filters_by_local_receipt_days_and_refuses_bad_dates,
 );
@@ -114,6 +116,44 @@ async fn warnings_and_breaches_are_counted_per_unit_for_open_cases_only(backend:
         .get("/api/v1/sla/units?unit=u1", Role::Approver, Some("u2"))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+}
+
+/// The view sums maintained counters, so a counter gone wrong shows in it until the
+/// recount finds it and the repair rewrites it.
+async fn a_tampered_level_counter_is_reported_and_repaired(backend: Backend) {
+    let f = spawn(backend).await;
+    let verified = dashboard::verify(&f.db.db, None).await.unwrap();
+    assert!(verified.ok, "{verified:?}");
+    f.db.db
+        .execute_unprepared(
+            "UPDATE sla_counts SET n = n + 1 WHERE unit = 'u2' AND level = 'breached'",
+        )
+        .await
+        .unwrap();
+    let view: SlaView = f.get_ok("/api/v1/sla/units", Role::Supervisor, None).await;
+    assert_eq!(view.totals.breached, 2, "the view reads the counters");
+
+    let report = dashboard::verify(&f.db.db, None).await.unwrap();
+    assert!(!report.ok && report.drift.is_empty() && report.flow_drift.is_empty());
+    assert_eq!(report.level_drift.len(), 1, "{report:?}");
+    let drift = &report.level_drift[0];
+    assert_eq!(
+        (
+            drift.unit.as_str(),
+            drift.level.as_str(),
+            drift.counted,
+            drift.maintained
+        ),
+        ("u2", "breached", 1, 2)
+    );
+
+    let repaired = audit::repair(&f.db.db, &Policy::default(), &[])
+        .await
+        .unwrap();
+    assert!(repaired.counters_rewritten);
+    assert!(dashboard::verify(&f.db.db, None).await.unwrap().ok);
+    let view: SlaView = f.get_ok("/api/v1/sla/units", Role::Supervisor, None).await;
+    assert_eq!((view.totals.warning, view.totals.breached), (1, 1));
 }
 
 async fn a_queue_looks_its_cases_up_by_id_within_the_readers_unit(backend: Backend) {

@@ -68,16 +68,40 @@ pub fn summed<K: Ord>(moves: &[(K, i64)]) -> BTreeMap<&K, i64> {
 
 /// Adds `delta` to one counter, creating it at `delta` the first time.
 pub async fn bump<C: ConnectionTrait>(db: &C, key: &CountKey, delta: i64) -> Result<(), DbErr> {
-    db.execute(Statement::from_sql_and_values(
-        db.get_database_backend(),
-        "INSERT INTO case_counts (unit, service_type, status, n) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (unit, service_type, status) DO UPDATE SET n = case_counts.n + excluded.n",
-        [
+    add(
+        db,
+        "case_counts",
+        &["unit", "service_type", "status"],
+        vec![
             Value::from(key.unit.clone()),
             Value::from(key.service_type.clone()),
             Value::from(key.status.as_str()),
-            Value::from(delta),
         ],
+        delta,
+    )
+    .await
+}
+
+/// Adds `delta` to the counter `n` of `table` whose key `columns` hold `key`, creating it
+/// at `delta` the first time: the one upsert every maintained counter is written with.
+pub async fn add<C: ConnectionTrait>(
+    db: &C,
+    table: &str,
+    columns: &[&str],
+    mut key: Vec<Value>,
+    delta: i64,
+) -> Result<(), DbErr> {
+    let names = columns.join(", ");
+    let slots: Vec<String> = (1..=columns.len() + 1).map(|i| format!("${i}")).collect();
+    key.push(Value::from(delta));
+    db.execute(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        format!(
+            "INSERT INTO {table} ({names}, n) VALUES ({})
+             ON CONFLICT ({names}) DO UPDATE SET n = {table}.n + excluded.n",
+            slots.join(", ")
+        ),
+        key,
     ))
     .await?;
     Ok(())

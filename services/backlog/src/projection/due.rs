@@ -6,12 +6,12 @@
 //! The counters are a pure function of the rows, whatever the clock says, so a recount
 //! checks them exactly and a rebuild gives the same ones.
 
-use super::counts::summed;
+use super::counts::{add, summed};
 use super::derive::CaseState;
 use crate::store::{case, queries};
 use chrono::{DateTime, Utc};
 use clearline_domain::Status;
-use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DbErr, Value};
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
@@ -55,17 +55,8 @@ impl DueKey {
 /// [`super::counts::bump_all`] for why).
 pub async fn bump_all<C: ConnectionTrait>(db: &C, moves: &[(DueKey, i64)]) -> Result<(), DbErr> {
     for (key, delta) in summed(moves) {
-        db.execute(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            "INSERT INTO due_counts (unit, due_day, n) VALUES ($1, $2, $3)
-             ON CONFLICT (unit, due_day) DO UPDATE SET n = due_counts.n + excluded.n",
-            [
-                Value::from(key.unit.clone()),
-                Value::from(key.due_day),
-                Value::from(delta),
-            ],
-        ))
-        .await?;
+        let values = vec![Value::from(key.unit.clone()), Value::from(key.due_day)];
+        add(db, "due_counts", &["unit", "due_day"], values, delta).await?;
     }
     Ok(())
 }

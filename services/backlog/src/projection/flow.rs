@@ -20,7 +20,7 @@
 //! UTC). Like the due-day counters, they are a pure function of the rows, so a recount
 //! checks them exactly.
 
-use super::counts::summed;
+use super::counts::{add, summed};
 use super::derive::CaseState;
 use crate::store::case;
 use chrono::{DateTime, Utc};
@@ -135,15 +135,8 @@ pub async fn bump_all<C: ConnectionTrait>(db: &C, moves: &[(FlowKey, i64)]) -> R
             Value::from(key.measure.as_str()),
             Value::from(key.slot),
         ];
-        let mut upsert = values.to_vec();
-        upsert.push(Value::from(delta));
-        db.execute(Statement::from_sql_and_values(
-            backend,
-            "INSERT INTO flow_counts (unit, measure, slot, n) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (unit, measure, slot) DO UPDATE SET n = flow_counts.n + excluded.n",
-            upsert,
-        ))
-        .await?;
+        let columns = ["unit", "measure", "slot"];
+        add(db, "flow_counts", &columns, values.to_vec(), delta).await?;
         if delta < 0 {
             db.execute(Statement::from_sql_and_values(
                 backend,

@@ -18,6 +18,7 @@ pub mod counts;
 pub mod derive;
 pub mod due;
 pub mod flow;
+pub mod levels;
 pub mod moves;
 pub mod policy;
 pub mod record;

@@ -1,6 +1,6 @@
 //! What a case's re-derivation changes in the maintained counters: the status counters
-//! ([`super::counts`]), the due-day counters ([`super::due`]) and the flow counters
-//! ([`super::flow`]). Gathered per event and written once per batch, one kind after the
+//! ([`super::counts`]), the due-day counters ([`super::due`]), the flow counters
+//! ([`super::flow`]) and the promised-time counters ([`super::levels`]). Gathered per event and written once per batch, one kind after the
 //! other, each in key order, so parallel transactions take the counters' row locks in one
 //! order.
 
@@ -8,6 +8,7 @@ use super::counts::{self, changes, CountKey};
 use super::derive::CaseState;
 use super::due::{self, DueKey};
 use super::flow::{self, FlowKey};
+use super::levels::{self, LevelKey};
 use crate::store::case;
 use sea_orm::{ConnectionTrait, DbErr};
 
@@ -16,6 +17,7 @@ pub struct Moves {
     pub counts: Vec<(CountKey, i64)>,
     pub due: Vec<(DueKey, i64)>,
     pub flow: Vec<(FlowKey, i64)>,
+    pub levels: Vec<(LevelKey, i64)>,
 }
 
 impl Moves {
@@ -25,6 +27,7 @@ impl Moves {
             counts: changes(CountKey::of_row(old), CountKey::of_state(new)),
             due: changes(DueKey::of_row(old), DueKey::of_state(new)),
             flow: flow::changes(flow::keys_of_row(old), flow::keys_of_state(new)),
+            levels: changes(LevelKey::of_row(old), LevelKey::of_state(new)),
         }
     }
 
@@ -32,11 +35,13 @@ impl Moves {
         self.counts.extend(other.counts);
         self.due.extend(other.due);
         self.flow.extend(other.flow);
+        self.levels.extend(other.levels);
     }
 
     pub async fn write<C: ConnectionTrait>(&self, db: &C) -> Result<(), DbErr> {
         counts::bump_all(db, &self.counts).await?;
         due::bump_all(db, &self.due).await?;
-        flow::bump_all(db, &self.flow).await
+        flow::bump_all(db, &self.flow).await?;
+        levels::bump_all(db, &self.levels).await
     }
 }

@@ -1,7 +1,7 @@
 //! The backlog's JSON shapes. Nothing here is personal: the read model holds case numbers,
 //! staff ids and non-personal details only.
 
-pub use crate::figures::{Drift, DueDrift, FlowDrift};
+pub use crate::figures::{Drift, DueDrift, FlowDrift, LevelDrift};
 use crate::store::{case, event};
 use chrono::{DateTime, Utc};
 use clearline_domain::Stage;
@@ -180,4 +180,8 @@ pub struct VerifyReport {
     /// Flow counters (behind the supervisor's flow panel) that differ from a recount.
     #[serde(default)]
     pub flow_drift: Vec<FlowDrift>,
+    /// Promised-time counters (behind the warnings and breaches per unit) that differ from
+    /// a recount.
+    #[serde(default)]
+    pub level_drift: Vec<LevelDrift>,
 }

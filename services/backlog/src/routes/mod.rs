@@ -46,6 +46,8 @@ use utoipa::OpenApi;
         dto::VerifyReport,
         dto::Drift,
         dto::DueDrift,
+        dto::FlowDrift,
+        dto::LevelDrift,
         clearance::SetReason,
         crate::clearance::ClearanceReport,
         crate::clearance::DayFigures,

@@ -5,7 +5,7 @@
 
 use super::dto::CaseItem;
 use super::readable_unit;
-use crate::store::sla;
+use crate::store::{sla, sla_count};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -58,19 +58,20 @@ pub async fn units(
     ApiQuery(query): ApiQuery<UnitQuery>,
 ) -> Result<Json<SlaView>, ApiError> {
     let unit = readable_unit(&user, query.unit)?;
-    let rows = sla::open_levels_by_unit(&app.db, unit.as_deref()).await?;
+    let rows = sla_count::counters(&app.db, unit.as_deref()).await?;
     let mut by_unit: BTreeMap<String, SlaCounts> = BTreeMap::new();
     let mut totals = SlaCounts::default();
-    for (unit, level, n) in rows {
-        let counts = by_unit.entry(unit).or_default();
-        match level.as_str() {
+    // A counter that fell to zero stays as a row; its unit is not listed for it.
+    for row in rows.into_iter().filter(|row| row.n != 0) {
+        let counts = by_unit.entry(row.unit).or_default();
+        match row.level.as_str() {
             "warning" => {
-                counts.warning += n;
-                totals.warning += n;
+                counts.warning += row.n;
+                totals.warning += row.n;
             }
             "breached" => {
-                counts.breached += n;
-                totals.breached += n;
+                counts.breached += row.n;
+                totals.breached += row.n;
             }
             _ => {}
         }

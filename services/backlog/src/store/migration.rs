@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(super::sla::OpenSlaIndex),
             Box::new(super::dashboard_migration::DashboardReads),
             Box::new(super::flow_count::FlowCounts),
+            Box::new(super::sla_count::SlaCounts),
         ]
     }
 }

@@ -10,6 +10,7 @@ pub mod flow_count;
 pub mod migration;
 pub mod queries;
 pub mod sla;
+pub mod sla_count;
 pub mod total;
 mod watch_migration;
 

@@ -1,9 +1,9 @@
-//! Reads for the promised-time views: warnings and breaches of open cases per unit, and
-//! a set of cases by id (the portal's queues come from approval and fulfilment and ask
+//! Reads for the promised-time views: warnings and breaches of open cases per unit
+//! recounted from the rows, and a set of cases by id (the portal's queues come from approval and fulfilment and ask
 //! the backlog for each listed case's clock). Kept apart from [`super::queries`], which
 //! the case list and dashboards own.
 
-use super::{case, BacklogCases};
+use super::{case, sla_count, BacklogCases};
 use clearline_platform::db::run_ddl;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use sea_orm_migration::prelude::*;
@@ -12,16 +12,18 @@ use uuid::Uuid;
 /// The partial index's predicate, word for word.
 const OPEN_WITH_LEVEL: &str = "stage <> 'done' AND sla_level IS NOT NULL";
 
-/// Open cases with an announced warning or breach, per unit and level: `(unit, level, n)`.
+/// Open cases with an announced warning or breach, per unit and level, counted from the
+/// rows: what the promised-time counters ([`crate::projection::levels`]) must hold, for
+/// `/verify`, the repair and the migration that fills them.
 ///
 /// Written as the literal `stage <> 'done' AND sla_level IS NOT NULL`, not with a bound
 /// parameter, so that both databases can prove the partial index below applies: it holds
 /// only those rows, while finished cases keep their level for the record and would
 /// otherwise grow the scan forever.
-pub async fn open_levels_by_unit<C: ConnectionTrait>(
+pub async fn recount_levels<C: ConnectionTrait>(
     db: &C,
     unit: Option<&str>,
-) -> Result<Vec<(String, String, i64)>, DbErr> {
+) -> Result<Vec<sla_count::Model>, DbErr> {
     use case::Column;
     let mut select = BacklogCases::find()
         .select_only()
@@ -34,7 +36,11 @@ pub async fn open_levels_by_unit<C: ConnectionTrait>(
     if let Some(unit) = unit {
         select = select.filter(Column::Unit.eq(unit));
     }
-    select.into_tuple().all(db).await
+    let rows: Vec<(String, String, i64)> = select.into_tuple().all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(unit, level, n)| sla_count::Model { unit, level, n })
+        .collect())
 }
 
 /// The rows of these cases (of one unit, when given), in no particular order.
@@ -58,7 +64,7 @@ pub async fn cases_by_id<C: ConnectionTrait>(
         .collect())
 }
 
-/// The partial index [`open_levels_by_unit`] reads.
+/// The partial index [`recount_levels`] reads.
 pub struct OpenSlaIndex;
 
 impl MigrationName for OpenSlaIndex {

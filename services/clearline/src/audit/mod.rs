@@ -256,6 +256,14 @@ async fn audit(
             .map(|d| format!("{d:?}"))
             .collect(),
     );
+    report.add(
+        "backlog: promised-time counters (warnings, breaches) that differ from a recount",
+        findings
+            .level_counters
+            .iter()
+            .map(|d| format!("{d:?}"))
+            .collect(),
+    );
     Ok((
         report,
         Gaps {
