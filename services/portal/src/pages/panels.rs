@@ -18,6 +18,8 @@ const RATE_DAYS: u32 = 30;
 /// Past days are recorded and do not change; today's figure moves slowly. A minute's
 /// cache keeps the series (30 days × units) off every live refresh.
 const RATES_MAX_AGE: Duration = Duration::from_secs(60);
+/// Older than this, the rates are fetched while the viewer waits rather than shown stale.
+const RATES_STALE_AT_MOST: Duration = Duration::from_secs(600);
 
 pub struct SlaRow {
     pub unit: String,
@@ -27,7 +29,7 @@ pub struct SlaRow {
     pub breached: i64,
 }
 
-/// Open cases due soon or past due, per unit (read from an index: cheap, never cached).
+/// Open cases due soon or past due, per unit (summed from counters: cheap, never cached).
 pub struct SlaPanel {
     pub rows: Vec<SlaRow>,
     pub warning: i64,
@@ -84,9 +86,19 @@ pub fn percent(lang: Lang, rate: Option<f64>) -> String {
     )
 }
 
-/// A scope's rates: when they were fetched (for the cache) and stamped (for the panel).
-type CachedRates = (Instant, DateTime<Utc>, RatesView);
+/// A scope's rates as last fetched.
+struct CachedRates {
+    /// When they were fetched (for the cache) and stamped (for the panel).
+    fetched: Instant,
+    at: DateTime<Utc>,
+    view: RatesView,
+    /// A viewer's request is fetching newer ones.
+    refreshing: bool,
+}
 
+/// The rates per scope. Past their minute they are still shown (the panel says when they
+/// were read) while one fetch runs behind the page: a city's month of rates takes the
+/// backlog 20–30 ms at 100,000 open cases, which no dashboard view should wait for twice.
 #[derive(Clone, Default)]
 pub struct RatesCache {
     entries: Arc<Mutex<HashMap<String, CachedRates>>>,
@@ -99,18 +111,55 @@ impl RatesCache {
         scope: &str,
         token: &str,
     ) -> Result<(DateTime<Utc>, RatesView), ApiFailure> {
-        if let Some((fetched, at, view)) = self.entries.lock().await.get(scope) {
-            if fetched.elapsed() < RATES_MAX_AGE {
-                return Ok((*at, view.clone()));
+        if let Some(cached) = self.entries.lock().await.get_mut(scope) {
+            let age = cached.fetched.elapsed();
+            if age < RATES_STALE_AT_MOST {
+                if age >= RATES_MAX_AGE && !cached.refreshing {
+                    cached.refreshing = true;
+                    let (cache, app) = (self.clone(), app.clone());
+                    let (scope, token) = (scope.to_string(), token.to_string());
+                    tokio::spawn(async move {
+                        if let Err(error) = cache.fetch(&app, &scope, &token).await {
+                            tracing::warn!(code = error.code(), "clearance rates not refreshed");
+                        }
+                    });
+                }
+                return Ok((cached.at, cached.view.clone()));
             }
         }
+        self.fetch(app, scope, token).await
+    }
+
+    /// Fetches a scope's rates and keeps them; a failure lets the next viewer try again.
+    async fn fetch(
+        &self,
+        app: &AppState,
+        scope: &str,
+        token: &str,
+    ) -> Result<(DateTime<Utc>, RatesView), ApiFailure> {
         let path = format!("/api/v1/clearance/rates?days={RATE_DAYS}");
-        let view: RatesView = app.api.get(token, Service::Backlog, &path).await?;
+        let fetched = app
+            .api
+            .get::<RatesView>(token, Service::Backlog, &path)
+            .await;
+        let mut entries = self.entries.lock().await;
+        let view = match fetched {
+            Ok(view) => view,
+            Err(error) => {
+                if let Some(cached) = entries.get_mut(scope) {
+                    cached.refreshing = false;
+                }
+                return Err(error);
+            }
+        };
         let at = Utc::now();
-        self.entries
-            .lock()
-            .await
-            .insert(scope.to_string(), (Instant::now(), at, view.clone()));
+        let cached = CachedRates {
+            fetched: Instant::now(),
+            at,
+            view: view.clone(),
+            refreshing: false,
+        };
+        entries.insert(scope.to_string(), cached);
         Ok((at, view))
     }
 }
